@@ -1,0 +1,222 @@
+package hashcash
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a zero [Minter], the same as krakend-usage v2.
+const (
+	DefaultBits      uint = 20
+	DefaultSaltChars uint = 40
+	// MaxBits is the most a Minter will mint. Every extra bit doubles the
+	// expected work: 28 bits is about 2^28 hashes, seconds on one core.
+	MaxBits uint = 40
+)
+
+// counterDigits is the width of the varying part of the counter: 16 hex
+// digits, a 64-bit counter that never runs out.
+const counterDigits = 16
+
+// checkEvery is how many attempts a worker makes between looks at the
+// context and at the other workers: a few milliseconds of work.
+const checkEvery = 1 << 15
+
+// ErrTooHard is returned for a Minter asked to mint more than MaxBits bits.
+var ErrTooHard = errors.New("hashcash: too many bits to mint")
+
+// Minter mints hashcash stamps. The zero value mints 20-bit stamps with a
+// 40-character salt on every available core. A Minter is safe for
+// concurrent use.
+type Minter struct {
+	// Bits is the number of leading zero bits claimed by the stamp. The
+	// digest always gets a whole number of zero hex digits (ceil(Bits/4)),
+	// so stamps also pass nibble-counting verifiers.
+	Bits uint
+	// SaltChars is the length of the random salt.
+	SaltChars uint
+	// Ext is the extension field, empty for krakend-usage. It must not
+	// contain ':'.
+	Ext string
+	// Workers is the number of goroutines searching for a counter.
+	// Zero means runtime.GOMAXPROCS(0).
+	Workers int
+	// Now returns the minting time; nil means time.Now. The stamp is dated
+	// in UTC.
+	Now func() time.Time
+}
+
+// New returns a Minter with the given bits and salt length (zero means the default).
+func New(bits, saltChars uint) *Minter {
+	return &Minter{Bits: bits, SaltChars: saltChars}
+}
+
+// Mint returns a stamp for resource. It implements usage.Minter.
+func (m *Minter) Mint(resource string) (string, error) {
+	return m.MintContext(context.Background(), resource)
+}
+
+// MintContext is Mint that gives up, with the context's error, soon after
+// ctx is done. No goroutine outlives the call.
+func (m *Minter) MintContext(ctx context.Context, resource string) (string, error) {
+	bits, saltChars := m.Bits, m.SaltChars
+	if bits == 0 {
+		bits = DefaultBits
+	}
+	if saltChars == 0 {
+		saltChars = DefaultSaltChars
+	}
+	if bits > MaxBits {
+		return "", fmt.Errorf("%w: %d > %d", ErrTooHard, bits, MaxBits)
+	}
+	for _, c := range []byte(resource + m.Ext) {
+		if c == ':' {
+			return "", fmt.Errorf("%w: ':' in resource or extension", ErrMalformed)
+		}
+	}
+	salt, err := newSalt(saltChars)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	prefix := fmt.Sprintf("1:%d:%s:%s:%s:%s:", bits, now().UTC().Format(DateFormat), resource, m.Ext, salt)
+	workers := m.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers > 256 {
+		workers = 256
+	}
+	return search(ctx, prefix, (bits+3)/4, workers)
+}
+
+func newSalt(n uint) (string, error) {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("hashcash: salt: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(buf)[:n], nil
+}
+
+// search runs workers over disjoint counter ranges until one finds a digest
+// with nibbles leading zero hex digits.
+func search(ctx context.Context, prefix string, nibbles uint, workers int) (string, error) {
+	// Pad the counter with zeros when its digits would otherwise straddle a
+	// block boundary or leave no room for SHA-1's 9 bytes of padding, so
+	// every attempt hashes exactly one block.
+	head := len(prefix) % sha1.BlockSize
+	pad := 0
+	if head+counterDigits > sha1.BlockSize-9 {
+		pad = sha1.BlockSize - head
+	}
+	full := len(prefix) - head // bytes hashed once, before any attempt
+	tail := make([]byte, 0, head+pad+counterDigits)
+	tail = append(tail, prefix[full:]...)
+	for i := 0; i < pad; i++ {
+		tail = append(tail, '0')
+	}
+
+	base := sha1.New()
+	base.Write([]byte(prefix[:full]))
+	state, err := base.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return "", fmt.Errorf("hashcash: %w", err)
+	}
+
+	var (
+		found  atomic.Bool
+		once   sync.Once
+		result string
+		wg     sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(start uint64) {
+			defer wg.Done()
+			buf := append(append([]byte(nil), tail...), make([]byte, counterDigits)...)
+			if c, ok := work(ctx, &found, state, buf, start, nibbles); ok {
+				once.Do(func() {
+					found.Store(true)
+					result = prefix[:full] + string(c)
+				})
+			}
+		}(uint64(w) << 56)
+	}
+	wg.Wait()
+	if result != "" {
+		return result, nil
+	}
+	return "", ctx.Err()
+}
+
+// work tries counters from start upwards. buf holds the stamp's bytes after
+// the pre-hashed blocks, its last counterDigits bytes being the counter.
+func work(ctx context.Context, found *atomic.Bool, state, buf []byte, start uint64, nibbles uint) ([]byte, bool) {
+	h := sha1.New()
+	un := h.(encoding.BinaryUnmarshaler)
+	ctr := buf[len(buf)-counterDigits:]
+	setHex(ctr, start)
+	var sum [sha1.Size]byte
+	for {
+		for i := 0; i < checkEvery; i++ {
+			if err := un.UnmarshalBinary(state); err != nil {
+				return nil, false
+			}
+			h.Write(buf)
+			if hasZeroNibbles(h.Sum(sum[:0]), nibbles) {
+				return buf, true
+			}
+			incHex(ctr)
+		}
+		if found.Load() || ctx.Err() != nil {
+			return nil, false
+		}
+	}
+}
+
+func hasZeroNibbles(sum []byte, n uint) bool {
+	i := uint(0)
+	for ; i+2 <= n; i += 2 {
+		if sum[i/2] != 0 {
+			return false
+		}
+	}
+	return i == n || sum[i/2]&0xf0 == 0
+}
+
+const hexDigits = "0123456789abcdef"
+
+func setHex(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+}
+
+// incHex adds one to a fixed-width lower-case hex number in place.
+func incHex(d []byte) {
+	for i := len(d) - 1; i >= 0; i-- {
+		switch d[i] {
+		case '9':
+			d[i] = 'a'
+			return
+		case 'f':
+			d[i] = '0'
+		default:
+			d[i]++
+			return
+		}
+	}
+}
