@@ -13,8 +13,6 @@ import (
 )
 
 const (
-	defaultExtension = ""
-
 	hashBits  uint = hashcash.DefaultBits
 	saltChars uint = hashcash.DefaultSaltChars
 

@@ -1,0 +1,48 @@
+# Every Go module in the repository: the root (library + gateway extension)
+# and the nested ones (collector, compat tests and benchmarks).
+MODULES := $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './build/*' | sort))
+GO      ?= go
+BUILD   := build
+export GOWORK := off
+
+.PHONY: all test lint bench plugin gateway collector clean
+
+all: plugin gateway collector
+
+## test: every module, race detector on
+test:
+	@set -e; for m in $(MODULES); do \
+		echo "==> go test -race $$m"; \
+		(cd $$m && $(GO) test -race -count=1 ./...); \
+	done
+
+## lint: gofmt, go vet and staticcheck in every module
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	@set -e; for m in $(MODULES); do \
+		echo "==> vet + staticcheck $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
+	done
+
+## bench: the benchmarks quoted in BENCHMARKS.md
+bench:
+	@set -e; for m in $(MODULES); do \
+		echo "==> go test -bench $$m"; \
+		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); \
+	done
+
+## plugin: the handler plugin for a stock gateway
+plugin:
+	$(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
+
+## gateway: the example lura gateway that loads plugins like KrakenD
+gateway:
+	$(GO) build -o $(BUILD)/gateway ./examples/gateway
+
+## collector: the usage collector server
+collector:
+	cd collector && $(GO) build -o ../$(BUILD)/usage-collector ./cmd/usage-collector
+
+clean:
+	rm -rf $(BUILD)
