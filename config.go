@@ -1,0 +1,259 @@
+package krakendusage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/luraproject/lura/v2/config"
+	"github.com/luraproject/lura/v2/core"
+)
+
+const (
+	// Namespace is the service extra_config key read by the RunServer
+	// decorator [New] in custom lura/KrakenD builds.
+	Namespace = "telemetry/usage"
+	// PluginName is the name of the handler plugin. In a stock gateway its
+	// config block lives under extra_config."plugin/http-server"."krakend-usage".
+	PluginName = "krakend-usage"
+
+	defaultSessionEndpoint = "/session"
+	defaultReportEndpoint  = "/report"
+	defaultReportLapse     = 12 * time.Hour
+	defaultTimeout         = 15 * time.Second
+	defaultHashBits        = 20
+	maxHashBits            = 28
+	// shortLapse is the lapse below which a warning is logged: such a
+	// gateway reports far more often than anybody needs.
+	shortLapse = time.Minute
+)
+
+var (
+	// ErrNoConfig means the config block is absent: the reporter is not
+	// configured and stays silent.
+	ErrNoConfig = errors.New("krakend-usage: no config")
+	// ErrInvalidConfig is wrapped by every *ConfigError.
+	ErrInvalidConfig = errors.New("krakend-usage: invalid config")
+)
+
+// ConfigError names the config key that was rejected and its value.
+type ConfigError struct {
+	Key    string // the snake_case key, e.g. "report_lapse"
+	Value  interface{}
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("krakend-usage: config key %q: %s", e.Key, e.Reason)
+	}
+	return fmt.Sprintf("krakend-usage: config key %q: bad value %#v: %s", e.Key, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Config is the reporter's configuration, read from the gateway config by
+// [ConfigGetter] or [PluginConfigGetter] with every default resolved.
+type Config struct {
+	// URL is the collector's base URL, http or https. Required.
+	URL string
+	// SessionEndpoint and ReportEndpoint are paths on URL.
+	SessionEndpoint string
+	ReportEndpoint  string
+	// ReportLapse is the time between reports (12h).
+	ReportLapse time.Duration
+	// Timeout bounds every request to the collector (15s).
+	Timeout time.Duration
+	// HashBits is the proof-of-work difficulty, 1..28 (20).
+	HashBits uint
+	// UserAgent of the requests; empty means Go's default.
+	UserAgent string
+	// Version reported; default lura's core.KrakendVersion.
+	Version string
+	// ClusterID and ServerID override the derived IDs. They must be UUIDs,
+	// so that nothing identifying can be put there by mistake.
+	ClusterID string
+	ServerID  string
+	// Disabled turns the reporter off.
+	Disabled bool
+	// DryRun logs what would be sent and sends nothing.
+	DryRun bool
+}
+
+// ConfigGetter reads the Namespace block of a service extra_config. It
+// returns ErrNoConfig when the block is absent and a *ConfigError for a
+// bad value.
+func ConfigGetter(e config.ExtraConfig) (Config, error) {
+	v, ok := e[Namespace]
+	if !ok {
+		return Config{}, ErrNoConfig
+	}
+	return parseConfig(v)
+}
+
+// PluginConfigGetter reads the plugin's block from the extra_config of
+// "plugin/http-server", which lura passes to a handler plugin. It returns
+// ErrNoConfig when there is no "krakend-usage" key.
+func PluginConfigGetter(extra map[string]interface{}) (Config, error) {
+	v, ok := extra[PluginName]
+	if !ok {
+		return Config{}, ErrNoConfig
+	}
+	return parseConfig(v)
+}
+
+// keys lists every accepted key. Unknown keys are rejected: a typo such as
+// "dryrun" must not silently send real reports.
+var keys = map[string]func(*Config, interface{}) error{
+	"url":              setURL,
+	"session_endpoint": setPath("session_endpoint", func(c *Config) *string { return &c.SessionEndpoint }),
+	"report_endpoint":  setPath("report_endpoint", func(c *Config) *string { return &c.ReportEndpoint }),
+	"report_lapse":     setDuration("report_lapse", func(c *Config) *time.Duration { return &c.ReportLapse }),
+	"timeout":          setDuration("timeout", func(c *Config) *time.Duration { return &c.Timeout }),
+	"hash_bits":        setBits,
+	"user_agent":       setString("user_agent", func(c *Config) *string { return &c.UserAgent }),
+	"version":          setString("version", func(c *Config) *string { return &c.Version }),
+	"cluster_id":       setID("cluster_id", func(c *Config) *string { return &c.ClusterID }),
+	"server_id":        setID("server_id", func(c *Config) *string { return &c.ServerID }),
+	"disabled":         setBool("disabled", func(c *Config) *bool { return &c.Disabled }),
+	"dry_run":          setBool("dry_run", func(c *Config) *bool { return &c.DryRun }),
+}
+
+func parseConfig(v interface{}) (Config, error) {
+	m, ok := v.(map[string]interface{})
+	if !ok {
+		return Config{}, &ConfigError{Key: Namespace, Value: v, Reason: "want a JSON object"}
+	}
+	cfg := Config{
+		SessionEndpoint: defaultSessionEndpoint,
+		ReportEndpoint:  defaultReportEndpoint,
+		ReportLapse:     defaultReportLapse,
+		Timeout:         defaultTimeout,
+		HashBits:        defaultHashBits,
+		Version:         core.KrakendVersion,
+	}
+	// Sorted, so that the error for a block with several bad keys is stable.
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		set, ok := keys[k]
+		if !ok {
+			return Config{}, &ConfigError{Key: k, Reason: "unknown key"}
+		}
+		if err := set(&cfg, m[k]); err != nil {
+			return Config{}, err
+		}
+	}
+	if cfg.URL == "" {
+		return Config{}, &ConfigError{Key: "url", Reason: "required: the base URL of the collector"}
+	}
+	return cfg, nil
+}
+
+func setURL(c *Config, v interface{}) error {
+	s, ok := v.(string)
+	if !ok {
+		return &ConfigError{Key: "url", Value: v, Reason: "want a string"}
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &ConfigError{Key: "url", Value: s, Reason: "want an absolute http or https URL"}
+	}
+	c.URL = strings.TrimRight(s, "/")
+	return nil
+}
+
+func setString(key string, f func(*Config) *string) func(*Config, interface{}) error {
+	return func(c *Config, v interface{}) error {
+		s, ok := v.(string)
+		if !ok {
+			return &ConfigError{Key: key, Value: v, Reason: "want a string"}
+		}
+		*f(c) = s
+		return nil
+	}
+}
+
+func setPath(key string, f func(*Config) *string) func(*Config, interface{}) error {
+	return func(c *Config, v interface{}) error {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(s, "/") {
+			return &ConfigError{Key: key, Value: v, Reason: `want a path starting with "/"`}
+		}
+		*f(c) = s
+		return nil
+	}
+}
+
+func setID(key string, f func(*Config) *string) func(*Config, interface{}) error {
+	return func(c *Config, v interface{}) error {
+		s, ok := v.(string)
+		if !ok {
+			return &ConfigError{Key: key, Value: v, Reason: "want a UUID string"}
+		}
+		if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+			return &ConfigError{Key: key, Value: s, Reason: "want a UUID such as 123e4567-e89b-12d3-a456-426614174000"}
+		}
+		*f(c) = strings.ToLower(s)
+		return nil
+	}
+}
+
+func setBool(key string, f func(*Config) *bool) func(*Config, interface{}) error {
+	return func(c *Config, v interface{}) error {
+		b, ok := v.(bool)
+		if !ok {
+			return &ConfigError{Key: key, Value: v, Reason: "want true or false"}
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+func setDuration(key string, f func(*Config) *time.Duration) func(*Config, interface{}) error {
+	return func(c *Config, v interface{}) error {
+		s, ok := v.(string)
+		if !ok {
+			return &ConfigError{Key: key, Value: v, Reason: `want a duration string such as "12h"`}
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return &ConfigError{Key: key, Value: s, Reason: `want a duration string such as "12h"`}
+		}
+		if d <= 0 {
+			return &ConfigError{Key: key, Value: s, Reason: "must be positive"}
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func setBits(c *Config, v interface{}) error {
+	var n float64
+	switch x := v.(type) {
+	case float64: // what encoding/json produces
+		n = x
+	case int:
+		n = float64(x)
+	case int64:
+		n = float64(x)
+	case uint:
+		n = float64(x)
+	default:
+		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", maxHashBits)}
+	}
+	if n != math.Trunc(n) || n < 1 || n > maxHashBits {
+		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", maxHashBits)}
+	}
+	c.HashBits = uint(n)
+	return nil
+}
