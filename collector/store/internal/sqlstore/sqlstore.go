@@ -1,0 +1,166 @@
+// Package sqlstore is the storage engine shared by the sqlite and postgres
+// backends: the same tables, the same rollups, the same queries, over
+// database/sql. A Dialect carries what differs.
+//
+// # Rollups
+//
+// Stats must answer quickly with millions of reports, so Insert keeps
+// small summary tables up to date in the same transaction as the report:
+// totals (reports, servers, clusters), servers and clusters (last seen,
+// latest attributes), per-day counters with the distinct servers and
+// clusters of each day, and per-attribute server counts (breakdown).
+// Stats then reads a few hundred rows at most, whatever the number of
+// reports.
+//
+// # Concurrency
+//
+// One batching goroutine per process writes (see store.Batcher). Within a
+// transaction rows are locked table by table in key order, so transactions
+// of several collectors on one PostgreSQL database cannot deadlock on each
+// other; a Dialect may still ask for retries (serialization failures).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+)
+
+// Dialect is what differs between databases.
+type Dialect struct {
+	// Migrate holds the schema statements, run in order in one transaction.
+	Migrate []string
+	// Lock, when set, runs first in the migration transaction to keep
+	// concurrent collectors from migrating at the same time.
+	Lock string
+	// Dollar rewrites the ? placeholders as $1, $2, ...
+	Dollar bool
+	// Prepare prepares the insert statements once on the writer pool
+	// (worth it for SQLite; PostgreSQL drivers cache statements anyway).
+	Prepare bool
+	// Retry reports whether a failed transaction should run again.
+	Retry func(error) bool
+}
+
+// DB is a store.Store over two database/sql pools.
+type DB struct {
+	w, r    *sql.DB
+	d       Dialect
+	b       *store.Batcher
+	q       map[string]string
+	prep    map[string]*sql.Stmt
+	closers []func() error
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open migrates the schema and returns the store. w is used for writes,
+// r for reads (they may be the same pool). closers run on Close, after
+// the pools are closed.
+func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error) (*DB, error) {
+	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), closers: closers}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	for name, q := range queries {
+		if s.d.Dollar {
+			q = dollar(q)
+		}
+		s.q[name] = q
+		if d.Prepare && strings.HasPrefix(name, "w.") {
+			st, err := w.PrepareContext(ctx, q)
+			if err != nil {
+				return nil, fmt.Errorf("store: prepare %s: %w", name, err)
+			}
+			s.prep[name] = st
+		}
+	}
+	s.b = store.NewBatcher(s.commit)
+	return s, nil
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if s.d.Lock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.Lock); err != nil {
+			return fmt.Errorf("store: migrate: lock: %w", err)
+		}
+	}
+	for _, q := range s.d.Migrate {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: migrate: %w (in %.60q)", err, q)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// dollar rewrites ? placeholders as $n. The queries here hold no ? in
+// literals.
+func dollar(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Insert implements store.Store.
+func (s *DB) Insert(ctx context.Context, r *store.Report) error {
+	return s.b.Insert(ctx, r)
+}
+
+// Ping implements store.Store.
+func (s *DB) Ping(ctx context.Context) error {
+	return s.r.PingContext(ctx)
+}
+
+// Secret implements store.Store.
+func (s *DB) Secret(ctx context.Context, newKey []byte) ([]byte, error) {
+	if _, err := s.w.ExecContext(ctx, s.q["secret.put"], newKey); err != nil {
+		return nil, fmt.Errorf("store: secret: %w", err)
+	}
+	var key []byte
+	if err := s.w.QueryRowContext(ctx, s.q["secret.get"]).Scan(&key); err != nil {
+		return nil, fmt.Errorf("store: secret: %w", err)
+	}
+	return key, nil
+}
+
+// Close implements store.Store: it commits pending inserts first.
+func (s *DB) Close() error {
+	s.b.Close()
+	var first error
+	for _, st := range s.prep {
+		st.Close()
+	}
+	if err := s.w.Close(); err != nil && first == nil {
+		first = err
+	}
+	if s.r != s.w {
+		if err := s.r.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, c := range s.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
