@@ -6,9 +6,11 @@ import (
 	"crypto/sha1"
 	"encoding"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +30,8 @@ const (
 const counterDigits = 16
 
 // checkEvery is how many attempts a worker makes between looks at the
-// context and at the other workers: a few milliseconds of work.
-const checkEvery = 1 << 15
+// context and at the other workers: a fraction of a millisecond.
+const checkEvery = 1 << 12
 
 // ErrTooHard is returned for a Minter asked to mint more than MaxBits bits.
 var ErrTooHard = errors.New("hashcash: too many bits to mint")
@@ -112,24 +114,33 @@ func newSalt(n uint) (string, error) {
 
 // search runs workers over disjoint counter ranges until one finds a digest
 // with nibbles leading zero hex digits.
+//
+// The stamp is split into the whole 64-byte blocks before the counter,
+// hashed once, and one final block holding the rest of the stamp, the
+// counter and SHA-1's padding, laid out here by hand. Every attempt then
+// restores the saved state, compresses that single block and reads the
+// digest straight out of the hash state: one block compression and no
+// allocation per attempt.
 func search(ctx context.Context, prefix string, nibbles uint, workers int) (string, error) {
-	// Pad the counter with zeros when its digits would otherwise straddle a
-	// block boundary or leave no room for SHA-1's 9 bytes of padding, so
-	// every attempt hashes exactly one block.
 	head := len(prefix) % sha1.BlockSize
 	pad := 0
 	if head+counterDigits > sha1.BlockSize-9 {
+		// Pad the counter with zeros so its digits start a new block,
+		// leaving room for the 0x80 byte and the 8-byte length.
 		pad = sha1.BlockSize - head
 	}
-	full := len(prefix) - head // bytes hashed once, before any attempt
-	tail := make([]byte, 0, head+pad+counterDigits)
-	tail = append(tail, prefix[full:]...)
-	for i := 0; i < pad; i++ {
-		tail = append(tail, '0')
-	}
+	full := len(prefix) + pad - (head+pad)%sha1.BlockSize // bytes hashed once
+	msg := []byte(prefix + strings.Repeat("0", pad))
+	tail := msg[full:] // before the counter, inside the final block
+	bitLen := uint64(len(msg)+counterDigits) * 8
+
+	var block [sha1.BlockSize]byte
+	n := copy(block[:], tail)
+	block[n+counterDigits] = 0x80
+	binary.BigEndian.PutUint64(block[sha1.BlockSize-8:], bitLen)
 
 	base := sha1.New()
-	base.Write([]byte(prefix[:full]))
+	base.Write(msg[:full])
 	state, err := base.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return "", fmt.Errorf("hashcash: %w", err)
@@ -145,38 +156,52 @@ func search(ctx context.Context, prefix string, nibbles uint, workers int) (stri
 		wg.Add(1)
 		go func(start uint64) {
 			defer wg.Done()
-			buf := append(append([]byte(nil), tail...), make([]byte, counterDigits)...)
-			if c, ok := work(ctx, &found, state, buf, start, nibbles); ok {
+			b := block
+			if ctr, ok := work(ctx, &found, state, b[:], n, start, nibbles); ok {
 				once.Do(func() {
 					found.Store(true)
-					result = prefix[:full] + string(c)
+					result = string(msg) + string(ctr)
 				})
 			}
 		}(uint64(w) << 56)
 	}
 	wg.Wait()
-	if result != "" {
-		return result, nil
+	if result == "" {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		return "", errors.New("hashcash: minting failed")
 	}
-	return "", ctx.Err()
+	if LeadingZeroBits(result) < int(nibbles*4) {
+		// Only possible if the hash state layout changed under us.
+		return "", fmt.Errorf("hashcash: internal error: minted stamp %q does not verify", result)
+	}
+	return result, nil
 }
 
-// work tries counters from start upwards. buf holds the stamp's bytes after
-// the pre-hashed blocks, its last counterDigits bytes being the counter.
-func work(ctx context.Context, found *atomic.Bool, state, buf []byte, start uint64, nibbles uint) ([]byte, bool) {
+// work tries counters from start upwards in the final block (the counter
+// sits at block[at:at+counterDigits]) and returns the winning counter.
+func work(ctx context.Context, found *atomic.Bool, state, block []byte, at int, start uint64, nibbles uint) ([]byte, bool) {
 	h := sha1.New()
 	un := h.(encoding.BinaryUnmarshaler)
-	ctr := buf[len(buf)-counterDigits:]
+	ap, ok := h.(encoding.BinaryAppender)
+	if !ok {
+		return nil, false
+	}
+	ctr := block[at : at+counterDigits]
 	setHex(ctr, start)
-	var sum [sha1.Size]byte
+	out := make([]byte, 0, 128)
 	for {
 		for i := 0; i < checkEvery; i++ {
 			if err := un.UnmarshalBinary(state); err != nil {
 				return nil, false
 			}
-			h.Write(buf)
-			if hasZeroNibbles(h.Sum(sum[:0]), nibbles) {
-				return buf, true
+			h.Write(block)
+			// The marshalled state is "sha\x01" then the five chaining
+			// words big-endian: after the padded final block, the digest.
+			out, _ = ap.AppendBinary(out[:0])
+			if hasZeroNibbles(out[4:4+sha1.Size], nibbles) {
+				return ctr, true
 			}
 			incHex(ctr)
 		}

@@ -1,0 +1,68 @@
+package compat
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/catalinc/hashcash"
+
+	ours "github.com/krakend-usage/krakend-usage/usage/hashcash"
+)
+
+// A resource shaped like a real one: a session token and a data hash.
+var benchResource = strings.Repeat("t", 43) + "=" + strings.Repeat("h", 43) + "="
+
+// BenchmarkMint compares, in one run, our default minter (all cores and one
+// core) with catalinc/hashcash, the original's minter, and the raw SHA-1
+// rate of one-block messages, the ceiling for any minter on one core.
+// hashes/s counts attempts: catalinc's counter is its attempt count; ours
+// is estimated from the winning worker's counter times the worker count.
+func BenchmarkMint(b *testing.B) {
+	for _, bits := range []uint{16, 20} {
+		b.Run(fmt.Sprintf("bits=%d/ours", bits), func(b *testing.B) {
+			benchOurs(b, &ours.Minter{Bits: bits}, runtime.GOMAXPROCS(0))
+		})
+		b.Run(fmt.Sprintf("bits=%d/ours-1core", bits), func(b *testing.B) {
+			benchOurs(b, &ours.Minter{Bits: bits, Workers: 1}, 1)
+		})
+		b.Run(fmt.Sprintf("bits=%d/catalinc", bits), func(b *testing.B) {
+			h := hashcash.New(bits, 40, "")
+			var hashes uint64
+			for i := 0; i < b.N; i++ {
+				s, err := h.Mint(benchResource)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := strconv.ParseUint(s[strings.LastIndexByte(s, ':')+1:], 16, 64)
+				hashes += n + 1
+			}
+			b.ReportMetric(float64(hashes)/b.Elapsed().Seconds(), "hashes/s")
+		})
+	}
+	b.Run("sha1-block", func(b *testing.B) {
+		msg := []byte(strings.Repeat("x", 40))
+		for i := 0; i < b.N; i++ {
+			msg[0] = byte(i)
+			sha1.Sum(msg)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hashes/s")
+	})
+}
+
+func benchOurs(b *testing.B, m *ours.Minter, workers int) {
+	var hashes uint64
+	for i := 0; i < b.N; i++ {
+		s, err := m.Mint(benchResource)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := s[strings.LastIndexByte(s, ':')+1:]
+		n, _ := strconv.ParseUint(c[len(c)-14:], 16, 64) // below the worker's start offset
+		hashes += (n + 1) * uint64(workers)
+	}
+	b.ReportMetric(float64(hashes)/b.Elapsed().Seconds(), "hashes/s")
+}
