@@ -14,15 +14,15 @@ import (
 // Code written against the original compiles against ours: every exported
 // identifier with the same signature.
 var (
-	_ func(context.Context, usage.Options, usage.UsageClient) error = usage.Report
-	_ func(usage.Options, usage.UsageClient) (*usage.Reporter, error) = usage.New
-	_ time.Duration                                                    = usage.ReportExpiration
-	_ func(*usage.Reporter, context.Context)                          = (*usage.Reporter).Report
-	_ func(*usage.Reporter, context.Context) error                    = (*usage.Reporter).SingleReport
-	_ usage.UsageClient                                                = &usage.Client{}
-	_ usage.HTTPClient                                                 = &usage.BasicClient{}
-	_ func(*usage.UsageData) (string, error)                           = (*usage.UsageData).Hash
-	_ func(*usage.UsageData) bool                                      = (*usage.UsageData).Expired
+	_ func(context.Context, usage.Options, usage.UsageClient) error                            = usage.Report
+	_ func(usage.Options, usage.UsageClient) (*usage.Reporter, error)                          = usage.New
+	_ time.Duration                                                                            = usage.ReportExpiration
+	_ func(*usage.Reporter, context.Context)                                                   = (*usage.Reporter).Report
+	_ func(*usage.Reporter, context.Context) error                                             = (*usage.Reporter).SingleReport
+	_ usage.UsageClient                                                                        = &usage.Client{}
+	_ usage.HTTPClient                                                                         = &usage.BasicClient{}
+	_ func(*usage.UsageData) (string, error)                                                   = (*usage.UsageData).Hash
+	_ func(*usage.UsageData) bool                                                              = (*usage.UsageData).Expired
 	_ func(*usage.Client, context.Context, *usage.SessionRequest) (*usage.SessionReply, error) = (*usage.Client).NewSession
 	_ func(*usage.Client, context.Context, *usage.ReportRequest) (*usage.ReportReply, error)   = (*usage.Client).SendReport
 	_ func(*usage.BasicClient, context.Context, string, interface{}, interface{}) error        = (*usage.BasicClient).Send
