@@ -73,18 +73,22 @@ func withoutUsage(e config.ExtraConfig) config.ExtraConfig {
 		out[k] = v
 	}
 	delete(out, Namespace)
-	for _, ns := range []string{serverplugin.Namespace, "plugin/http-server"} {
-		m, ok := out[ns].(map[string]interface{})
-		if !ok {
-			continue
+	// A gateway that does not register KrakenD's alias keeps the short
+	// name: hash both spellings the same.
+	if v, ok := out["plugin/http-server"]; ok {
+		if _, dup := out[serverplugin.Namespace]; !dup {
+			delete(out, "plugin/http-server")
+			out[serverplugin.Namespace] = v
 		}
+	}
+	if m, ok := out[serverplugin.Namespace].(map[string]interface{}); ok {
 		cp := make(map[string]interface{}, len(m))
 		for k, v := range m {
 			if k != PluginName {
 				cp[k] = v
 			}
 		}
-		out[ns] = cp
+		out[serverplugin.Namespace] = cp
 	}
 	return out
 }

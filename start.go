@@ -103,8 +103,10 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 	var client usage.UsageClient
 	mode := ""
 	if cfg.DryRun {
+		logger = newPrefixed(logger, "(dry run)")
+		opts.Logger = logger
 		client = &dryRunClient{logger: logger, url: cfg.URL, sessionPath: cfg.SessionEndpoint, reportPath: cfg.ReportEndpoint}
-		mode = " (dry run: nothing is sent)"
+		mode = " (nothing is sent)"
 	}
 	logger.Info(fmt.Sprintf("starting usage reporter%s: cluster ID %s, server ID %s, collector %s, report lapse %s",
 		mode, cluster, server, cfg.URL, cfg.ReportLapse))
