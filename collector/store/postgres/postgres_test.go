@@ -10,6 +10,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	storetest.RequirePostgres(t)
 	storetest.Run(t, func(t *testing.T) storetest.Opener {
 		dsn := storetest.PostgresDSN(t)
 		return func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }

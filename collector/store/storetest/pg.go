@@ -15,16 +15,23 @@ import (
 // for tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const PostgresEnv = "USAGE_TEST_POSTGRES_DSN"
 
+// RequirePostgres skips t, saying why, when USAGE_TEST_POSTGRES_DSN is
+// not set.
+func RequirePostgres(t testing.TB) {
+	t.Helper()
+	if os.Getenv(PostgresEnv) == "" {
+		t.Skip("PostgreSQL suite skipped: set " + PostgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it")
+	}
+}
+
 // PostgresDSN returns a DSN for a fresh schema of its own on the server
 // named by USAGE_TEST_POSTGRES_DSN, dropped when the test ends, so that
 // repeated and concurrent runs never see each other's rows. Without the
 // variable it skips the test.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
+	RequirePostgres(t)
 	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		t.Skip("PostgreSQL suite skipped: set " + PostgresEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it")
-	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
