@@ -1,0 +1,32 @@
+// Package krakendusage runs the anonymous usage reporter of package
+// [github.com/krakend-usage/krakend-usage/usage] inside a KrakenD or lura
+// gateway: it reads its config from the gateway config, derives anonymous
+// cluster and server IDs, counts endpoints for the first report, and
+// starts the reporter beside the router without touching the request path.
+//
+// # Two ways in
+//
+// Custom builds wrap their RunServer with [New] and configure the service
+// extra_config namespace [Namespace] ("telemetry/usage"):
+//
+//	runServer := krakendusage.New(logger, server.RunServer)
+//
+// A stock gateway loads the handler plugin built from
+// cmd/krakend-usage-plugin ([Registerer]) and configures it under
+// "plugin/http-server" with the name [PluginName] ("krakend-usage").
+//
+// # Identity and privacy
+//
+// The cluster ID is a name-based UUID of lura's ServiceConfig.Hash (port,
+// name and this reporter's block left out), the server ID one of the
+// machine ID (else the hostname) and the port; see [ClusterID] and
+// [ServerID]. The extra payload is a [Payload]: counts only.
+//
+// # Off switches
+//
+// USAGE_DISABLE=1, DO_NOT_TRACK=1 or "disabled": true stop everything
+// before any work, with one INFO line; "dry_run": true logs each request
+// body instead of sending it.
+//
+// See docs/gateway.md for the config reference and the exact wire content.
+package krakendusage
