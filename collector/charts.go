@@ -147,6 +147,6 @@ func dashboardCharts(st *store.Stats) (columnChart, columnChart, barChart, barCh
 		bl = append(bl, b.Label)
 		bv = append(bv, b.Servers)
 	}
-	endpoints := newColumnChart("endpoints", "Endpoints per gateway (servers)", "servers", bl, bv, "", nil, 46, 1)
+	endpoints := newColumnChart("endpoints", "Endpoints per gateway (servers)", "servers", bl, bv, "", nil, 58, 1)
 	return active, perDay, versions, osArch, endpoints
 }
