@@ -221,10 +221,9 @@ func (r *Reporter) send(ctx context.Context) error {
 // mint uses the default minter at the session's difficulty, or the
 // configured Minter as it is, cancellable when it supports a context.
 func (r *Reporter) mint(ctx context.Context, resource string, bits uint) (string, error) {
-	if m, ok := r.Minter.(*hashcash.Minter); ok && m == r.ownMinter {
-		mm := *m
-		mm.Bits = bits
-		return mm.MintContext(ctx, resource)
+	if m, ok := r.Minter.(*hashcash.Minter); ok && m == r.ownMinter && bits != m.Bits {
+		m = &hashcash.Minter{Bits: bits, SaltChars: m.SaltChars}
+		return m.MintContext(ctx, resource)
 	}
 	if m, ok := r.Minter.(ContextMinter); ok {
 		return m.MintContext(ctx, resource)

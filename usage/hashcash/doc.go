@@ -19,9 +19,13 @@
 //
 // # Speed
 //
-// [Minter] hashes the fixed part of the stamp once, keeps the SHA-1 state
-// and, for every attempt, only hashes the final 64-byte block that holds the
-// counter. The counter is lower-case hex, left-padded with zeros when that
-// keeps it inside a single block. The work is split across
-// runtime.GOMAXPROCS workers and can be cancelled with a context.
+// [Minter] hashes the whole 64-byte blocks before the counter once and lays
+// out the final block (the rest of the stamp, the counter and SHA-1's
+// padding) by hand, so every attempt is a single block compression. The
+// counter is lower-case hex, left-padded with zeros when that keeps it
+// inside the final block. On amd64 CPUs with the SHA extensions the
+// compression runs in assembly, two candidates interleaved per call; elsewhere
+// it goes through crypto/sha1 without allocating. The work is split across
+// runtime.GOMAXPROCS workers and stops soon after its context is cancelled.
+// Build with the purego tag to leave the assembly out.
 package hashcash
