@@ -5,7 +5,7 @@ GO      ?= go
 BUILD   := build
 export GOWORK := off
 
-.PHONY: all test lint bench plugin gateway collector clean
+.PHONY: all test lint bench plugin gateway collector run clean
 
 all: plugin gateway collector
 
@@ -46,3 +46,11 @@ collector:
 
 clean:
 	rm -rf $(BUILD)
+
+## run: the collector on :8090 and the example gateway on :8080, reporting to it
+run: plugin gateway collector
+	@echo "collector dashboard: http://localhost:8090/   gateway: http://localhost:8080/   (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM; \
+	$(BUILD)/usage-collector -db sqlite:$(BUILD)/usage.db & \
+	sleep 1; $(BUILD)/gateway -c examples/krakend.json & \
+	wait
