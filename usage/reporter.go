@@ -170,7 +170,11 @@ func (r *Reporter) openSession(ctx context.Context) error {
 	r.mu.Lock()
 	r.Token, r.bits = reply.Token, bits
 	r.mu.Unlock()
-	r.Logger.Info(fmt.Sprintf("usage: session opened with %s (proof of work: %d bits)", r.URL, bits))
+	where := ""
+	if r.URL != "" {
+		where = " with " + r.URL
+	}
+	r.Logger.Info(fmt.Sprintf("usage: session opened%s (proof of work: %d bits)", where, bits))
 	return nil
 }
 
