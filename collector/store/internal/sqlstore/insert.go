@@ -127,54 +127,66 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 		return days[d]
 	}
 
-	// Phase 2: servers, in server order, each report in receipt order.
+	// Phases 2 to 4 touch each distinct row once per batch, in key order.
+	// Phase 2: servers; the latest report of each carries its attributes.
 	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
 		return cmp.Or(cmp.Compare(a.ServerID, b.ServerID), a.Received.Compare(b.Received))
 	})
-	for _, r := range fresh {
-		if err := s.server(t, r, totals, breakdown); err != nil {
+	for i := 0; i < len(fresh); {
+		j := i + 1
+		for j < len(fresh) && fresh[j].ServerID == fresh[i].ServerID {
+			j++
+		}
+		if err := s.server(t, fresh[i:j], totals, breakdown); err != nil {
 			return nil, err
 		}
-		day(store.DayKey(r.Received)).reports++
+		i = j
 	}
 
-	// Phase 3: clusters.
-	slices.SortStableFunc(fresh, func(a, b *store.Report) int { return cmp.Compare(a.ClusterID, b.ClusterID) })
+	// Phase 3: clusters, each with its latest receipt time.
+	last := map[string]int64{}
 	for _, r := range fresh {
-		sec := r.Received.Unix()
-		n, err := t.exec("w.cluster.new", r.ClusterID, sec, sec)
+		last[r.ClusterID] = max(last[r.ClusterID], r.Received.Unix())
+		day(store.DayKey(r.Received)).reports++
+	}
+	for _, c := range sortedKeys(last, cmp.Compare[string]) {
+		sec := last[c]
+		n, err := t.exec("w.cluster.new", c, sec, sec)
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
 			totals["clusters"]++
-		} else if _, err := t.exec("w.cluster.set", sec, r.ClusterID, sec); err != nil {
+		} else if _, err := t.exec("w.cluster.set", sec, c, sec); err != nil {
 			return nil, err
 		}
 	}
 
 	// Phase 4: the distinct servers and clusters of each day.
-	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
-		return cmp.Or(cmp.Compare(store.DayKey(a.Received), store.DayKey(b.Received)), cmp.Compare(a.ServerID, b.ServerID))
-	})
-	for _, r := range fresh {
-		d := store.DayKey(r.Received)
-		n, err := t.exec("w.day.server", d, r.ServerID)
-		if err != nil {
-			return nil, err
-		}
-		day(d).servers += n
+	type dayKey struct {
+		day int64
+		id  string
 	}
-	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
-		return cmp.Or(cmp.Compare(store.DayKey(a.Received), store.DayKey(b.Received)), cmp.Compare(a.ClusterID, b.ClusterID))
-	})
+	cmpDayKey := func(a, b dayKey) int { return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.id, b.id)) }
+	dayServers, dayClusters := map[dayKey]bool{}, map[dayKey]bool{}
 	for _, r := range fresh {
 		d := store.DayKey(r.Received)
-		n, err := t.exec("w.day.cluster", d, r.ClusterID)
+		dayServers[dayKey{d, r.ServerID}] = true
+		dayClusters[dayKey{d, r.ClusterID}] = true
+	}
+	for _, k := range sortedKeys(dayServers, cmpDayKey) {
+		n, err := t.exec("w.day.server", k.day, k.id)
 		if err != nil {
 			return nil, err
 		}
-		day(d).clusters += n
+		day(k.day).servers += n
+	}
+	for _, k := range sortedKeys(dayClusters, cmpDayKey) {
+		n, err := t.exec("w.day.cluster", k.day, k.id)
+		if err != nil {
+			return nil, err
+		}
+		day(k.day).clusters += n
 	}
 
 	// Phase 5: counters, in key order.
@@ -202,9 +214,11 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 	return errs, sqlTx.Commit()
 }
 
-// server records r's attributes as its server's latest and moves the
-// server between breakdown values when they changed.
-func (s *DB) server(t *tx, r *store.Report, totals map[string]int64, breakdown map[[2]string]int64) error {
+// server records the latest of rs (reports of one server, in receipt
+// order) as the server's attributes, and moves the server between
+// breakdown values when they changed.
+func (s *DB) server(t *tx, rs []*store.Report, totals map[string]int64, breakdown map[[2]string]int64) error {
+	r := rs[len(rs)-1]
 	var old attrs
 	err := t.queryRow("w.server.get", r.ServerID).Scan(&old.version, &old.os, &old.arch, &old.endpoints)
 	isNew := errors.Is(err, sql.ErrNoRows)
@@ -212,13 +226,15 @@ func (s *DB) server(t *tx, r *store.Report, totals map[string]int64, breakdown m
 		return fmt.Errorf("w.server.get: %w", err)
 	}
 	cur := attrs{version: r.Version, os: r.OS, arch: r.Arch, endpoints: old.endpoints}
-	if n, ok := store.Endpoints(r.Extra); ok {
-		cur.endpoints = sql.NullInt64{Int64: n, Valid: true}
+	for _, x := range rs {
+		if n, ok := store.Endpoints(x.Extra); ok {
+			cur.endpoints = sql.NullInt64{Int64: n, Valid: true}
+		}
 	}
 	sec := r.Received.Unix()
 	if isNew {
 		totals["servers"]++
-		if _, err := t.exec("w.server.new", r.ServerID, r.ClusterID, sec, sec, cur.version, cur.os, cur.arch, cur.endpoints); err != nil {
+		if _, err := t.exec("w.server.new", r.ServerID, r.ClusterID, rs[0].Received.Unix(), sec, cur.version, cur.os, cur.arch, cur.endpoints); err != nil {
 			return err
 		}
 	} else if _, err := t.exec("w.server.set", r.ClusterID, cur.version, cur.os, cur.arch, cur.endpoints, sec, sec, r.ServerID); err != nil {
