@@ -29,7 +29,7 @@ type testCollector struct {
 	tokens   map[string]bool
 }
 
-func newTestCollector(t *testing.T, bits uint) *testCollector {
+func newTestCollector(t testing.TB, bits uint) *testCollector {
 	c := &testCollector{bits: bits, tokens: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /session", c.session)

@@ -28,25 +28,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin and the gateway")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the plugin with")
-	}
-	dir := t.TempDir()
-	pluginDir := filepath.Join(dir, "plugins")
-	gateway := filepath.Join(dir, "gateway")
-	build := func(args ...string) {
-		cmd := exec.Command(goBin, append([]string{"build"}, args...)...)
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %v: %v\n%s", args, err, out)
-		}
-	}
-	build("-buildmode=plugin", "-o", filepath.Join(pluginDir, "krakend-usage.so"), "./cmd/krakend-usage-plugin")
-	build("-o", gateway, "./examples/gateway")
-	backend := newTestBackend(t)
-	e := &e2e{t: t, gateway: gateway, pluginDir: pluginDir, backend: backend.URL, dir: dir}
-
+	e := newE2E(t)
 	t.Run("reports", func(t *testing.T) {
 		t.Parallel()
 		col := newTestCollector(t, 20)
@@ -195,16 +177,39 @@ func TestGatewayEndToEnd(t *testing.T) {
 	})
 }
 
+// newE2E builds the plugin and the gateway into a temporary directory, as
+// `make plugin gateway` does (GOWORK=off, no -race: a plugin must match
+// its host's build exactly), and starts a test backend.
+func newE2E(t testing.TB) *e2e {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the plugin with")
+	}
+	dir := t.TempDir()
+	e := &e2e{pluginDir: filepath.Join(dir, "plugins"), gateway: filepath.Join(dir, "gateway"), dir: dir}
+	build := func(args ...string) {
+		cmd := exec.Command(goBin, append([]string{"build"}, args...)...)
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %v: %v\n%s", args, err, out)
+		}
+	}
+	build("-buildmode=plugin", "-o", filepath.Join(e.pluginDir, "krakend-usage.so"), "./cmd/krakend-usage-plugin")
+	build("-o", e.gateway, "./examples/gateway")
+	e.backend = newTestBackend(t).URL
+	return e
+}
+
 // e2e holds what the gateway runs share.
 type e2e struct {
-	t                                *testing.T
 	gateway, pluginDir, backend, dir string
+	noProbe                          bool // benchmarks load the gateway themselves
 }
 
 // config writes a copy of examples/krakend.json pointed at the test
 // backend and collector, on a free port, with privacy markers added, then
 // edited by edit.
-func (e *e2e) config(t *testing.T, col *testCollector, edit func(map[string]interface{})) string {
+func (e *e2e) config(t testing.TB, col *testCollector, edit func(map[string]interface{})) string {
 	t.Helper()
 	b, err := os.ReadFile("examples/krakend.json")
 	if err != nil {
@@ -277,7 +282,7 @@ func (e *e2e) variant(t *testing.T, file string, edit func(map[string]interface{
 	return e.write(t, m)
 }
 
-func (e *e2e) write(t *testing.T, m map[string]interface{}) string {
+func (e *e2e) write(t testing.TB, m map[string]interface{}) string {
 	t.Helper()
 	out, _ := json.MarshalIndent(m, "", "  ")
 	f, err := os.CreateTemp(e.dir, "krakend-*.json")
@@ -317,7 +322,7 @@ func countsOf(t *testing.T, file string) string {
 	return fmt.Sprint(len(m.Endpoints), methods, backends, len(m.AsyncAgent))
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +332,7 @@ func freePort(t *testing.T) int {
 }
 
 // newTestBackend answers every backend call of examples/krakend.json.
-func newTestBackend(t *testing.T) *httptest.Server {
+func newTestBackend(t testing.TB) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if strings.HasSuffix(r.URL.Path, "/posts") && strings.HasPrefix(r.URL.Path, "/users/") {
@@ -342,7 +347,7 @@ func newTestBackend(t *testing.T) *httptest.Server {
 
 // runningGateway is one gateway process.
 type runningGateway struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	cfg    string
 	port   int
@@ -353,11 +358,13 @@ type runningGateway struct {
 	probes int
 	mu     sync.Mutex
 	once   sync.Once
+	// noProbe: nobody checks the endpoints in the background.
+	noProbe bool
 }
 
 // start runs the gateway on cfg with extra environment, waits until it
 // serves, and probes every endpoint until stop: they must all answer.
-func (e *e2e) start(t *testing.T, col *testCollector, cfg string, env []string) *runningGateway {
+func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string) *runningGateway {
 	t.Helper()
 	var m struct {
 		Port float64 `json:"port"`
@@ -390,8 +397,11 @@ func (e *e2e) start(t *testing.T, col *testCollector, cfg string, env []string) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	g.probe.Add(1)
-	go g.probeLoop(ctx, base)
+	g.noProbe = e.noProbe
+	if !e.noProbe {
+		g.probe.Add(1)
+		go g.probeLoop(ctx, base)
+	}
 	return g
 }
 
@@ -439,13 +449,13 @@ func (g *runningGateway) stop() {
 		g.cmd.Wait()
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		if len(g.failed) > 0 || g.probes == 0 {
+		if !g.noProbe && (len(g.failed) > 0 || g.probes == 0) {
 			g.t.Errorf("endpoints not served throughout: %d ok, failures %v\n%s", g.probes, g.failed, g.out.String())
 		}
 	})
 }
 
-func (g *runningGateway) waitLog(t *testing.T, s string) {
+func (g *runningGateway) waitLog(t testing.TB, s string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(g.out.String(), s) {
