@@ -1,0 +1,60 @@
+package collector
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/krakend-usage/krakend-usage/collector/store/storetest"
+	"github.com/krakend-usage/krakend-usage/usage"
+)
+
+// TestTwoCollectorsPostgres: two collectors on one PostgreSQL database
+// share the token key kept there, accept each other's tokens, and refuse a
+// report replayed from one to the other.
+func TestTwoCollectorsPostgres(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	t.Setenv(SecretEnv, "")
+	var envs [2]*env
+	for i := range envs {
+		st, err := OpenStore(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		key, err := secret(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := New(st, Config{Bits: testBits, Secret: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv)
+		t.Cleanup(ts.Close)
+		envs[i] = &env{t: t, srv: srv, ts: ts, store: st}
+	}
+	a, b := envs[0], envs[1]
+	tok := a.session("c", "s")
+	r := validReport(t, tok, "c", "s", testBits)
+	if code, m, _ := b.post("/report", r); code != 200 {
+		t.Fatalf("report to the other collector: got %d %v, want 200", code, m)
+	}
+	if code, m, _ := a.post("/report", r); code != 409 {
+		t.Errorf("replay to the first collector: got %d %v, want 409", code, m)
+	}
+	if n := a.reports(); n != 1 {
+		t.Errorf("got %d reports, want 1", n)
+	}
+	rep, err := usage.New(usage.Options{ClusterID: "c2", ServerID: "s2", URL: b.ts.URL, HashBits: testBits}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.SingleReport(context.Background()); err != nil {
+		t.Fatalf("our reporter: %v", err)
+	}
+	if n := a.reports(); n != 2 {
+		t.Errorf("got %d reports, want 2", n)
+	}
+}
+
