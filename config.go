@@ -76,8 +76,8 @@ type Config struct {
 	UserAgent string
 	// Version reported; default lura's core.KrakendVersion.
 	Version string
-	// ClusterID and ServerID override the derived IDs. They must be UUIDs,
-	// so that nothing identifying can be put there by mistake.
+	// ClusterID and ServerID override the derived IDs: 1 to 128 printable
+	// characters. Use UUIDs: whatever is here is sent as it is.
 	ClusterID string
 	ServerID  string
 	// Disabled turns the reporter off.
@@ -194,16 +194,22 @@ func setPath(key string, f func(*Config) *string) func(*Config, interface{}) err
 	}
 }
 
+// maxIDLen is the longest ID a collector accepts.
+const maxIDLen = 128
+
 func setID(key string, f func(*Config) *string) func(*Config, interface{}) error {
 	return func(c *Config, v interface{}) error {
 		s, ok := v.(string)
 		if !ok {
-			return &ConfigError{Key: key, Value: v, Reason: "want a UUID string"}
+			return &ConfigError{Key: key, Value: v, Reason: "want a string, ideally a UUID"}
 		}
-		if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
-			return &ConfigError{Key: key, Value: s, Reason: "want a UUID such as 123e4567-e89b-12d3-a456-426614174000"}
+		if s == "" || len(s) > maxIDLen || strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			return &ConfigError{Key: key, Value: s, Reason: fmt.Sprintf("want 1 to %d printable ASCII characters without spaces, ideally a UUID", maxIDLen)}
 		}
-		*f(c) = strings.ToLower(s)
+		if u, err := uuid.Parse(s); err == nil && len(s) == 36 {
+			s = u.String() // one spelling of a UUID, so that case does not split a cluster
+		}
+		*f(c) = s
 		return nil
 	}
 }
