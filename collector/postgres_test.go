@@ -57,4 +57,3 @@ func TestTwoCollectorsPostgres(t *testing.T) {
 		t.Errorf("got %d reports, want 2", n)
 	}
 }
-
