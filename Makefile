@@ -36,9 +36,12 @@ bench:
 plugin:
 	$(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
 
-## gateway: the example lura gateway that loads plugins like KrakenD
+## gateway: the example lura gateway that loads plugins like KrakenD; like
+## KrakenD's own build, it stamps its version into lura's core.KrakendVersion,
+## which is what the reporter sends as "version"
+GATEWAY_VERSION ?= 2.14.1
 gateway:
-	$(GO) build -o $(BUILD)/gateway ./examples/gateway
+	$(GO) build -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(GATEWAY_VERSION)" -o $(BUILD)/gateway ./examples/gateway
 
 ## collector: the usage collector server
 collector:

@@ -91,11 +91,11 @@ func (r *Reporter) Report(ctx context.Context) {
 	defer r.closeIdle()
 	failures := 0
 	var wait time.Duration
-	if r.token() == "" {
+	if r.token() == "" && r.lastErr != nil {
 		// The session opened by New or Report failed: retry it after a backoff.
 		wait = backoff(0, r.ReportLapse)
 		failures = 1
-		r.Logger.Warning(fmt.Sprintf("usage: no session: %v; next attempt at %s", r.lastErr, at(wait)))
+		r.Logger.Warning(fmt.Sprintf("%v; next attempt at %s", r.lastErr, at(wait)))
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
