@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
 
@@ -67,6 +68,10 @@ func (b *Batcher) loop() {
 	rs := make([]*Report, 0, MaxBatch)
 	for p := range b.reqs {
 		batch = append(batch[:0], p)
+		// Let handlers that are about to queue a report do so first: one
+		// yield per transaction roughly doubles the batch under load, and
+		// the commit (an fsync) is shared by twice as many reports.
+		runtime.Gosched()
 	more:
 		for len(batch) < MaxBatch {
 			select {

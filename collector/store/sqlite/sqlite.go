@@ -34,7 +34,10 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn(""))
+	// The writer never checkpoints: copying the WAL back into the database
+	// (and its fsync) would stall every report queued behind that commit.
+	// A background checkpointer does it instead.
+	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -54,13 +57,22 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{
-		Migrate: sqlstore.SQLiteSchema,
-		Prepare: true,
-	})
+	c, err := sql.Open("sqlite", dsn(""))
 	if err != nil {
 		w.Close()
 		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	cp := startCheckpointer(c)
+	s, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{
+		Migrate: sqlstore.SQLiteSchema,
+		Prepare: true,
+	}, cp.close)
+	if err != nil {
+		w.Close()
+		r.Close()
+		cp.close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return s, nil
