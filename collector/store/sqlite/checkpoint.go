@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,8 @@ type checkpointer struct {
 	db   *sql.DB
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
+	err  error
 }
 
 func startCheckpointer(db *sql.DB) *checkpointer {
@@ -44,12 +47,15 @@ func (c *checkpointer) loop() {
 }
 
 // close stops the loop and leaves the WAL empty, the database file whole.
+// Later calls return the first one's result.
 func (c *checkpointer) close() error {
-	close(c.stop)
-	<-c.done
-	_, err := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	if cerr := c.db.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	c.once.Do(func() {
+		close(c.stop)
+		<-c.done
+		_, c.err = c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		if err := c.db.Close(); c.err == nil {
+			c.err = err
+		}
+	})
+	return c.err
 }
