@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
@@ -15,4 +18,39 @@ func TestStore(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "usage.db")
 		return func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }
 	})
+}
+
+// TestCloseLeavesNoWAL: the background checkpointer's last pass copies the
+// WAL into the database file, so a closed database is one whole file.
+func TestCloseLeavesNoWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := 0; i < 50; i++ {
+		r := &store.Report{Received: now, ReportTime: now, ClusterID: "c", ServerID: "s", Version: "v", OS: "linux",
+			Arch: "amd64", Stamp: fmt.Sprintf("1:20:261127:r%d::salt:0", i)}
+		if err := s.Insert(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("WAL holds %d bytes after Close, want none", fi.Size())
+	}
+	// Only the main file: the reports are there.
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Stats(ctx, now)
+	if err != nil || st.Reports != 50 {
+		t.Fatalf("after reopening: %v, %d reports, want 50", err, st.Reports)
+	}
 }
