@@ -26,8 +26,8 @@ type Config struct {
 	// and /report).
 	SessionPath, ReportPath string
 	// SessionRate is how many sessions per second a client IP may open on
-	// average (default 1); negative disables the limit. SessionBurst is
-	// how many it may open at once (default 100: a fleet behind one NAT
+	// average (default 10); negative disables the limit. SessionBurst is
+	// how many it may open at once (default 200: a fleet behind one NAT
 	// address restarting together).
 	SessionRate  float64
 	SessionBurst int
@@ -71,10 +71,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.ReportPath = "/report"
 	}
 	if c.SessionRate == 0 {
-		c.SessionRate = 1
+		c.SessionRate = 10
 	}
 	if c.SessionBurst == 0 {
-		c.SessionBurst = 100
+		c.SessionBurst = 200
 	}
 	if c.MaxClients == 0 {
 		c.MaxClients = 100_000

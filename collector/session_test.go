@@ -66,9 +66,9 @@ func TestSessionRateLimit(t *testing.T) {
 
 func TestSessionDefaultBurst(t *testing.T) {
 	e := newEnv(t, Config{})
-	for i := range 100 {
+	for i := range 200 {
 		if code, m, _ := e.post("/session", usage.SessionRequest{ClusterID: "c", ServerID: "s" + strconv.Itoa(i)}); code != 200 {
-			t.Fatalf("a fleet of 100 behind one address: session %d got %d %v", i, code, m)
+			t.Fatalf("a fleet of 200 behind one address: session %d got %d %v", i, code, m)
 		}
 	}
 }
