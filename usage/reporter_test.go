@@ -162,8 +162,8 @@ func TestSessionRetriedWithBackoff(t *testing.T) {
 	// Lower bounds of 1s, 2s, 4s minus the 20% jitter: latency can only
 	// lengthen a gap, so these hold however loaded the machine is.
 	for i, g := range []time.Duration{g1, g2, g3} {
-		if min := time.Second << i * 8 / 10; g < min {
-			t.Errorf("retry %d after %s, want at least %s (doubling backoff)", i+1, g, min)
+		if lo := time.Second << i * 8 / 10; g < lo {
+			t.Errorf("retry %d after %s, want at least %s (doubling backoff)", i+1, g, lo)
 		}
 	}
 }
