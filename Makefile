@@ -55,7 +55,7 @@ clean:
 ## run: the collector on :8090 and the example gateway on :8080, reporting to it
 run: plugin gateway collector
 	@echo "collector dashboard: http://localhost:8090/   gateway: http://localhost:8080/   (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM; \
-	$(BUILD)/usage-collector -db sqlite:$(BUILD)/usage.db & \
-	sleep 1; $(BUILD)/gateway -c examples/krakend.json & \
-	wait
+	@$(BUILD)/usage-collector -db sqlite:$(BUILD)/usage.db & c=$$!; \
+	sleep 1; $(BUILD)/gateway -c examples/krakend.json & g=$$!; \
+	trap 'kill $$c $$g 2>/dev/null' INT TERM; \
+	wait $$g; kill $$c 2>/dev/null; wait $$c; true
