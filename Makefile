@@ -18,13 +18,13 @@ test:
 		(cd $$m && $(GO) test -race -count=1 ./...); \
 	done
 
-## lint: gofmt, go vet and staticcheck in every module
+## lint: gofmt, go mod tidy, go vet and staticcheck in every module
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	@set -e; for m in $(MODULES); do \
-		echo "==> vet + staticcheck $$m"; \
-		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
+		echo "==> tidy + vet + staticcheck $$m"; \
+		(cd $$m && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
 	done
 
 ## bench: the benchmarks quoted in BENCHMARKS.md
