@@ -64,6 +64,9 @@ func TestRetryAfterDate(t *testing.T) {
 	if got := retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now); got != 90*time.Second {
 		t.Errorf("Retry-After date 90s ahead = %s", got)
 	}
+	if got := retryAfter("99999999999999", now); got != maxRetryAfter {
+		t.Errorf("Retry-After of 3 million years = %s, want the %s cap", got, maxRetryAfter)
+	}
 	for _, v := range []string{"", "-5", "soon", now.Add(-time.Minute).Format(http.TimeFormat)} {
 		if got := retryAfter(v, now); got != 0 {
 			t.Errorf("retryAfter(%q) = %s, want 0", v, got)
