@@ -239,8 +239,12 @@ func (r *Reporter) mint(ctx context.Context, resource string, bits uint) (string
 // it needs not to panic.
 func (r *Reporter) init() {
 	r.initOnce.Do(func() {
-		if r.Logger == nil || r.ReportLapse <= 0 || r.Timeout <= 0 {
-			r.Options = r.Options.withDefaults()
+		r.Options = r.Options.withDefaults() // a no-op after New
+		if r.ReportLapse < 0 {
+			r.ReportLapse = reportLapse
+		}
+		if r.Timeout < 0 {
+			r.Timeout = timeout
 		}
 		if r.Minter == nil {
 			r.Minter = &hashcash.Minter{Bits: r.HashBits, SaltChars: r.SaltChars}
