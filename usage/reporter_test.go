@@ -443,3 +443,20 @@ func TestNilRepliesNeverPanic(t *testing.T) {
 		t.Error("SingleReport on a zero Reporter succeeded")
 	}
 }
+
+// TestReporterLiteral: a Reporter built as a struct literal, as code written
+// for the original sometimes does, gets the defaults New would give it.
+func TestReporterLiteral(t *testing.T) {
+	t.Parallel()
+	c := newTestCollector(t, 8)
+	r := &Reporter{Options: Options{ClusterID: "c", ServerID: "s", URL: c.URL() + "/", HashBits: 8, Logger: &logRecorder{}}}
+	if err := r.SingleReport(context.Background()); err != nil {
+		t.Fatalf("SingleReport: %v", err)
+	}
+	if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+		t.Fatalf("report not accepted: %+v", got)
+	}
+	if r.SessionEndpoint != "/session" || r.ReportLapse != 12*time.Hour || r.Timeout != 15*time.Second {
+		t.Errorf("defaults not applied: %+v", r.Options)
+	}
+}
