@@ -63,24 +63,8 @@ func newReporter(opt Options, c UsageClient) (*Reporter, error) {
 	if err := opt.validate(c == nil); err != nil {
 		return nil, err
 	}
-	opt = opt.withDefaults()
-	r := &Reporter{Options: opt, Client: c, Start: time.Now(), bits: opt.HashBits}
-	if r.Minter == nil {
-		r.ownMinter = &hashcash.Minter{Bits: opt.HashBits, SaltChars: opt.SaltChars}
-		r.Minter = r.ownMinter
-	}
-	if r.Client == nil {
-		hc := opt.Client
-		if hc == nil {
-			r.ownHTTP = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-			hc = r.ownHTTP
-		}
-		r.Client = &Client{
-			HTTPClient:      &BasicClient{Client: hc, URL: opt.URL, UserAgent: opt.UserAgent},
-			SessionEndpoint: opt.SessionEndpoint,
-			ReportEndpoint:  opt.ReportEndpoint,
-		}
-	}
+	r := &Reporter{Options: opt, Client: c}
+	r.init()
 	return r, nil
 }
 
@@ -235,11 +219,11 @@ func (r *Reporter) mint(ctx context.Context, resource string, bits uint) (string
 	return r.Minter.Mint(resource)
 }
 
-// init gives a Reporter built without New (a struct literal) the defaults
-// it needs not to panic.
+// init resolves every default in one place: for New, and for a Reporter
+// built as a struct literal on its first use.
 func (r *Reporter) init() {
 	r.initOnce.Do(func() {
-		r.Options = r.Options.withDefaults() // a no-op after New
+		r.Options = r.Options.withDefaults()
 		if r.ReportLapse < 0 {
 			r.ReportLapse = reportLapse
 		}
@@ -247,11 +231,17 @@ func (r *Reporter) init() {
 			r.Timeout = timeout
 		}
 		if r.Minter == nil {
-			r.Minter = &hashcash.Minter{Bits: r.HashBits, SaltChars: r.SaltChars}
+			r.ownMinter = &hashcash.Minter{Bits: r.HashBits, SaltChars: r.SaltChars}
+			r.Minter = r.ownMinter
 		}
 		if r.Client == nil {
+			hc := r.Options.Client
+			if hc == nil {
+				r.ownHTTP = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+				hc = r.ownHTTP
+			}
 			r.Client = &Client{
-				HTTPClient:      &BasicClient{Client: r.Options.Client, URL: r.URL, UserAgent: r.UserAgent},
+				HTTPClient:      &BasicClient{Client: hc, URL: r.URL, UserAgent: r.UserAgent},
 				SessionEndpoint: r.SessionEndpoint,
 				ReportEndpoint:  r.ReportEndpoint,
 			}
