@@ -36,6 +36,7 @@ type testCollector struct {
 }
 
 type reportAttempt struct {
+	answered bool // the collector has decided and written its answer
 	at       time.Time
 	req      ReportRequest
 	accepted bool
@@ -97,6 +98,11 @@ func (c *testCollector) serve(w http.ResponseWriter, r *http.Request) {
 		c.attempts = append(c.attempts, reportAttempt{at: time.Now(), req: rr})
 		n, hook := len(c.attempts), c.report
 		c.mu.Unlock()
+		defer func() { // answered: visible to waitReports
+			c.mu.Lock()
+			c.attempts[n-1].answered = true
+			c.mu.Unlock()
+		}()
 		if hook != nil && hook(n, w, &rr) {
 			return
 		}
@@ -159,9 +165,17 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func (c *testCollector) waitReports(t *testing.T, n int, d time.Duration) []reportAttempt {
 	t.Helper()
 	var got []reportAttempt
-	waitFor(t, d, fmt.Sprintf("%d report attempts", n), func() bool {
+	waitFor(t, d, fmt.Sprintf("%d answered report attempts", n), func() bool {
 		_, got = c.snapshot()
-		return len(got) >= n
+		if len(got) < n {
+			return false
+		}
+		for _, a := range got[:n] {
+			if !a.answered {
+				return false
+			}
+		}
+		return true
 	})
 	return got
 }
