@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-
-	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
 
 // ErrInvalidOption is wrapped by every *OptionError.
@@ -44,8 +42,8 @@ func (o *Options) validate(needURL bool) error {
 			return &OptionError{Field: "URL", Value: o.URL, Reason: "must be an absolute http or https URL"}
 		}
 	}
-	if o.HashBits > hashcash.MaxBits {
-		return &OptionError{Field: "HashBits", Value: fmt.Sprint(o.HashBits), Reason: fmt.Sprintf("at most %d", hashcash.MaxBits)}
+	if o.HashBits > MaxHashBits {
+		return &OptionError{Field: "HashBits", Value: fmt.Sprint(o.HashBits), Reason: fmt.Sprintf("at most %d", MaxHashBits)}
 	}
 	if o.Timeout < 0 {
 		return &OptionError{Field: "Timeout", Value: o.Timeout.String(), Reason: "must not be negative"}

@@ -149,7 +149,7 @@ func (r *Reporter) openSession(ctx context.Context) error {
 	}
 	bits := r.HashBits
 	if reply.Bits > bits {
-		bits = min(reply.Bits, maxAdvertisedBits)
+		bits = min(reply.Bits, MaxHashBits)
 	}
 	r.mu.Lock()
 	r.Token, r.bits = reply.Token, bits

@@ -16,10 +16,6 @@ const (
 	hashBits  uint = hashcash.DefaultBits
 	saltChars uint = hashcash.DefaultSaltChars
 
-	// maxAdvertisedBits caps the difficulty a collector can ask for in its
-	// session reply, so a hostile collector cannot make a gateway spin.
-	maxAdvertisedBits uint = 28
-
 	sessionEndpoint = "/session"
 	reportEndpoint  = "/report"
 
