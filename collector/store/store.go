@@ -35,8 +35,11 @@ type Report struct {
 	Arch       string
 	Uptime     int64     // seconds, as reported
 	ReportTime time.Time // the report's own time
-	Extra      []byte    // the application payload, verbatim
-	Stamp      string    // the hashcash stamp; unique across all reports
+	Extra      []byte    // the application payload, verbatim (nil when omitted)
+	// ExtraOmitted is set when the reporter sent an Extra larger than
+	// usage.MaxStoredExtra: the report counts, its payload is not kept.
+	ExtraOmitted bool
+	Stamp        string // the hashcash stamp; unique across all reports
 }
 
 // Store keeps reports and answers statistics. Implementations are safe for
