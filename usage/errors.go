@@ -35,10 +35,10 @@ func (e *panicError) Error() string {
 const maxReasonLen = 200
 
 // logReason renders err for a log line: without Go's "usage: " package
-// prefix (the gateway adds its own tag), on one line, at most maxReasonLen
+// prefix, at its start or wrapped inside, (the gateway adds its own tag), on one line, at most maxReasonLen
 // bytes.
 func logReason(err error) string {
-	s := strings.TrimPrefix(err.Error(), "usage: ")
+	s := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "usage: "), ": usage: ", ": ")
 	return oneLine(s, maxReasonLen)
 }
 
