@@ -42,6 +42,7 @@ type testCollector struct {
 type reportAttempt struct {
 	answered bool // the collector has decided and written its answer
 	at       time.Time
+	body     []byte // the request body, as received
 	req      ReportRequest
 	accepted bool
 }
@@ -148,7 +149,7 @@ func (c *testCollector) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.mu.Lock()
-		c.attempts = append(c.attempts, reportAttempt{at: time.Now(), req: rr})
+		c.attempts = append(c.attempts, reportAttempt{at: time.Now(), body: body, req: rr})
 		n, hook := len(c.attempts), c.report
 		c.mu.Unlock()
 		defer func() { // answered: visible to waitReports
