@@ -28,7 +28,9 @@ type testCollector struct {
 
 	mu        sync.Mutex
 	advertise bool
-	down      bool // fake collector: refuse connections
+	down      bool   // fake collector: refuse connections
+	onRequest func() // fake collector: called for every request, under mu
+	userAgent string // when set, every request must carry it
 	sessions  []time.Time
 	attempts  []reportAttempt
 	tokens    int
@@ -87,6 +89,9 @@ func (c *testCollector) httpClient() *http.Client {
 		defer req.Body.Close()
 		c.mu.Lock()
 		down := c.down
+		if c.onRequest != nil {
+			c.onRequest()
+		}
 		c.mu.Unlock()
 		if down {
 			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
@@ -116,6 +121,12 @@ func (c *testCollector) setDown(down bool) {
 func (c *testCollector) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 		c.t.Errorf("%s %s with Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+	}
+	c.mu.Lock()
+	ua := c.userAgent
+	c.mu.Unlock()
+	if ua != "" && r.Header.Get("User-Agent") != ua {
+		c.t.Errorf("User-Agent %q, want %q", r.Header.Get("User-Agent"), ua)
 	}
 	switch r.URL.Path {
 	case "/session":
