@@ -370,4 +370,3 @@ func TestNilRepliesNeverPanic(t *testing.T) {
 		t.Error("SingleReport on a zero Reporter succeeded")
 	}
 }
-
