@@ -40,10 +40,11 @@
 //
 // # Failure handling
 //
-//   - A failed session or report (network error, timeout, 5xx, 429 without
-//     Retry-After) is retried after 1s, doubling up to min(ReportLapse, 5m),
-//     with ±20% jitter. A 429 with Retry-After waits that long, but at most
-//     one ReportLapse.
+//   - A failed session (whatever the error: a wrong URL's 404 too) or a
+//     failed report (network error, timeout, 5xx, 429 without Retry-After)
+//     is retried after 1s, doubling up to min(ReportLapse, 5m), with ±20%
+//     jitter. A 429 with Retry-After waits that long, but at most one
+//     ReportLapse.
 //   - A retry after a timeout, network error, 5xx or 429 re-sends the
 //     identical request (same token, stamp and data) while the data is still
 //     fresh (its Time within [ReportExpiration] of now, less the request's

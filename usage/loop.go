@@ -42,7 +42,8 @@ func (r *Reporter) attempt(ctx context.Context, s *streak) (wait time.Duration) 
 	defer func() {
 		if p := recover(); p != nil {
 			err := r.recovered("the report loop", p)
-			wait = retryDelay(err, s.failures, r.ReportLapse, r.rand)
+			// No jitter here: its source may be what panicked.
+			wait = backoff(s.failures, r.ReportLapse, func() float64 { return 0.5 })
 			s.failed(r.log, err, wait)
 		}
 	}()
