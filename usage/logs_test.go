@@ -158,6 +158,12 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 		if strings.Contains(logs.String(), "<") {
 			t.Errorf("log shows the HTML page:\n%s", logs)
 		}
+		// A wrong URL is retried with backoff, at DEBUG, in case it heals.
+		sessions, _ := c.snapshot()
+		checkOffsets(t, "sessions", offsets(sessions), secs(0, 1, 3, 7))
+		if n := logs.count("DEBUG", "failed: session: collector answered 404 Not Found (text/html); next attempt at"); n != 3 {
+			t.Errorf("%d DEBUG lines for the retries, want 3:\n%s", n, logs)
+		}
 		checkLogStyle(t, logs)
 	})
 }
