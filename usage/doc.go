@@ -48,7 +48,8 @@
 //   - A retry after a timeout, network error, 5xx or 429 re-sends the
 //     identical request (same token, stamp and data) while the data is still
 //     fresh (its Time within [ReportExpiration] of now, less the request's
-//     Timeout, and the stamp dated within a day): a collector that stored a
+//     Timeout but at most half of it, and its stamp dated within a day of
+//     today): a collector that stored a
 //     report whose answer was lost sees the same report again, not a second
 //     one. Once it would be stale, the retry is a fresh report.
 //   - A 401 or 403 opens a new session at once and reports again.

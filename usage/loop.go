@@ -16,6 +16,9 @@ func (r *Reporter) Report(ctx context.Context) {
 	defer r.closeIdle()
 	var s streak
 	var wait time.Duration
+	if ctx.Err() != nil {
+		return
+	}
 	if r.token() == "" && r.lastErr != nil {
 		// The session opened by New or Report failed: retry it after a backoff.
 		wait = retryDelay(r.lastErr, 0, r.ReportLapse, r.rand)

@@ -67,7 +67,7 @@ func (o *Options) validate(needURL bool) error {
 	if o.URL != "" {
 		u, err := url.Parse(o.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &OptionError{Field: "URL", Value: o.URL, Reason: "must be an absolute http or https URL"}
+			return &OptionError{Field: "URL", Value: cut(o.URL, 200), Reason: "must be an absolute http or https URL"}
 		}
 	}
 	if o.HashBits > MaxHashBits {
