@@ -2,57 +2,45 @@ package usage
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"unicode"
-
-	"github.com/luraproject/lura/v2/logging"
 )
 
-// logRecorder captures what a user would see in the gateway log: lura's
-// own logger, at DEBUG, writing to a buffer.
+// logRecorder is a buffer logger: it writes each line the way lura's
+// logging.BasicLogger does ("LEVEL: " then the values, fmt.Println style),
+// without the timestamp, to a buffer. (lura's own logger is not used here:
+// a test import of lura would put it in the go.sum of every module that
+// imports this package.)
 type logRecorder struct {
-	logging.Logger
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func newLogRecorder() *logRecorder {
-	l := &logRecorder{}
-	lg, err := logging.NewLogger("DEBUG", (*lockedWriter)(l), "")
-	if err != nil {
-		panic(err)
-	}
-	l.Logger = lg
-	return l
+func newLogRecorder() *logRecorder { return &logRecorder{} }
+
+func (l *logRecorder) write(level string, v ...interface{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintln(&l.buf, append([]interface{}{level + ":"}, v...)...)
 }
 
-type lockedWriter logRecorder
+func (l *logRecorder) Debug(v ...interface{})   { l.write("DEBUG", v...) }
+func (l *logRecorder) Info(v ...interface{})    { l.write("INFO", v...) }
+func (l *logRecorder) Warning(v ...interface{}) { l.write("WARNING", v...) }
+func (l *logRecorder) Error(v ...interface{})   { l.write("ERROR", v...) }
 
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-// lines returns the messages logged so far as "LEVEL: message", without
-// the date and time lura's logger puts first.
+// lines returns the lines logged so far, "LEVEL: message" each.
 func (l *logRecorder) lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []string
-	for _, s := range strings.Split(strings.TrimSuffix(l.buf.String(), "\n"), "\n") {
-		if s == "" {
-			continue
-		}
-		// "2006/01/02 15:04:05  INFO: message"
-		if len(s) > len("2006/01/02 15:04:05") {
-			s = s[len("2006/01/02 15:04:05"):]
-		}
-		out = append(out, strings.TrimSpace(s))
+	s := strings.TrimSuffix(l.buf.String(), "\n")
+	if s == "" {
+		return nil
 	}
-	return out
+	return strings.Split(s, "\n")
 }
 
 // find reports whether a line of level contains substr.
