@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,6 +39,9 @@ func newEnv(t *testing.T, cfg Config) *env {
 	t.Cleanup(func() { st.Close() })
 	if cfg.Bits == 0 {
 		cfg.Bits = testBits
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Secret == nil {
 		cfg.Secret = testKey
