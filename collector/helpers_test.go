@@ -37,6 +37,12 @@ func newEnv(t *testing.T, cfg Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvWith(t, st, cfg)
+}
+
+// newEnvWith runs a collector over st on a loopback server.
+func newEnvWith(t *testing.T, st store.Store, cfg Config) *env {
+	t.Helper()
 	if cfg.Bits == 0 {
 		cfg.Bits = testBits
 	}

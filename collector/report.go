@@ -173,4 +173,3 @@ func stampError(err error) *apiError {
 	}
 	return fail(http.StatusBadRequest, reason, "invalid proof of work: %v", err)
 }
-
