@@ -31,6 +31,11 @@ const (
 	// maxSessionBody bounds a session request: two IDs of at most
 	// usage.MaxIDLen characters fit many times over.
 	maxSessionBody = 4 << 10
+	// maxStamp bounds the pow field. A real stamp is a session token, a
+	// 44-character hash, a salt and a counter: a few hundred bytes.
+	// hashcash.Parse takes up to 4 KiB, which PostgreSQL's unique index on
+	// the stamp refuses past about 2.7 KB.
+	maxStamp = 1024
 	// minSecret is the shortest token-signing key.
 	minSecret = 16
 )

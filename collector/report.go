@@ -125,6 +125,9 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	}
 	// Parse alone is cheap; hashing the data (up to MaxBody of extra) is
 	// not, so a garbage stamp is refused before it.
+	if len(req.Pow) > maxStamp {
+		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", maxStamp)
+	}
 	if _, err := hashcash.Parse(req.Pow); err != nil {
 		return nil, stampError(err)
 	}
