@@ -166,7 +166,9 @@ func hostileKinds() []hostile {
 		{name: "time 2 minutes ahead", body: func(h *hostileEnv) []byte { return h.report(func(r *usage.ReportRequest) { r.Data.Time += 120 }) }, code: 400, reason: reasonStale, msg: "invalid time"},
 		{name: "time zero", body: func(h *hostileEnv) []byte { return h.report(func(r *usage.ReportRequest) { r.Data.Time = 0 }) }, code: 400, reason: reasonStale, msg: "invalid time"},
 		{name: "time negative", body: func(h *hostileEnv) []byte { return h.report(func(r *usage.ReportRequest) { r.Data.Time = -1 }) }, code: 400, reason: reasonStale, msg: "invalid time"},
-		{name: "time MaxInt64", body: func(h *hostileEnv) []byte { return h.report(func(r *usage.ReportRequest) { r.Data.Time = math.MaxInt64 }) }, code: 400, reason: reasonStale, msg: "invalid time"},
+		{name: "time MaxInt64", body: func(h *hostileEnv) []byte {
+			return h.report(func(r *usage.ReportRequest) { r.Data.Time = math.MaxInt64 })
+		}, code: 400, reason: reasonStale, msg: "invalid time"},
 
 		// The proof of work.
 		{name: "stamp garbage", body: func(h *hostileEnv) []byte { return h.stamp(func(r *usage.ReportRequest) { r.Pow = "garbage" }) }, code: 400, reason: reasonMalformed, msg: "proof of work"},
@@ -177,14 +179,20 @@ func hostileKinds() []hostile {
 			return []byte(mustJSON(h.t, r))
 		}, code: 400, reason: reasonMalformed, msg: "pow"},
 		{name: "stamp with non-printable salt", body: func(h *hostileEnv) []byte {
-			return h.stamp(func(r *usage.ReportRequest) { f := strings.Split(r.Pow, ":"); f[5] = "\x01"; r.Pow = strings.Join(f, ":") })
+			return h.stamp(func(r *usage.ReportRequest) {
+				f := strings.Split(r.Pow, ":")
+				f[5] = "\x01"
+				r.Pow = strings.Join(f, ":")
+			})
 		}, code: 400, reason: reasonMalformed, msg: "proof of work"},
 		{name: "stamp version 2", body: func(h *hostileEnv) []byte { return h.stamp(func(r *usage.ReportRequest) { r.Pow = "2" + r.Pow[1:] }) }, code: 400, reason: reasonVersion, msg: "proof of work"},
 		{name: "stamp claims fewer bits", body: func(h *hostileEnv) []byte {
 			return []byte(mustJSON(h.t, validReport(h.t, h.tok, hcl, hsv, testBits-4)))
 		}, code: 400, reason: reasonWeak, msg: "proof of work"},
 		{name: "stamp claims zero bits", body: func(h *hostileEnv) []byte {
-			return h.stamp(func(r *usage.ReportRequest) { r.Pow = strings.Replace(r.Pow, fmt.Sprintf("1:%d:", testBits), "1:0:", 1) })
+			return h.stamp(func(r *usage.ReportRequest) {
+				r.Pow = strings.Replace(r.Pow, fmt.Sprintf("1:%d:", testBits), "1:0:", 1)
+			})
 		}, code: 400, reason: reasonWeak, msg: "proof of work"},
 		{name: "stamp dated 3 days ago", body: func(h *hostileEnv) []byte {
 			r := validReport(h.t, h.tok, hcl, hsv, testBits)
