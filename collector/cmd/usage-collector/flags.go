@@ -173,3 +173,22 @@ func (o *options) warnings(log *slog.Logger) {
 		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address: set -admin-listen or " + adminTokenEnv + " to keep them private")
 	}
 }
+
+// flagOf names the flag behind each collector.Config field.
+var flagOf = map[string]string{
+	"Bits": "-bits", "MaxBody": "-max-body", "BodyMemory": "-body-memory", "Expiration": "-expiration",
+	"TokenTTL": "-token-ttl", "QueueTimeout": "-queue-timeout", "SessionPath": "-session-path",
+	"ReportPath": "-report-path", "SessionBurst": "-session-burst", "MaxClients": "-max-clients",
+	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
+}
+
+// configError is a usage error naming the flag of a *collector.ConfigError.
+func configError(err error) error {
+	var ce *collector.ConfigError
+	if errors.As(err, &ce) {
+		if f, ok := flagOf[ce.Field]; ok {
+			return fmt.Errorf("%w: %s %q: %s", errUsage, f, ce.Value, ce.Reason)
+		}
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}

@@ -62,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A bad configuration is refused before anything is created on disk.
+	if _, err := collector.New(nil, o.config(make([]byte, 32), log)); err != nil {
+		return configError(err)
+	}
 	o.warnings(log)
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -81,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := collector.New(st, o.config(key, log))
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return configError(err)
 	}
 
 	servers := []*server{{name: "intake", addr: o.listen, h: srv, maxConns: o.maxConns}}
