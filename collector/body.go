@@ -52,6 +52,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 		err = errBusyBodies
 	}
 	if err != nil {
+		// The body is left unread: net/http closes the connection after
+		// the 503, so a client still uploading may see a reset instead.
+		// Draining it would cost the CPU that /healthz and the small
+		// reports need.
+		w.Header().Set("Connection", "close")
 		return nil, nil, errBusyBodies
 	}
 	release = func() { sem.Release(n) }
