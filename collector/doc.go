@@ -3,7 +3,7 @@
 // and the original github.com/krakend/krakend-usage/v2 client), verifies
 // them, stores them and shows them.
 //
-// Package collector is a library: the command cmd/usage-collector parses
+// It is a library: the command cmd/usage-collector parses
 // flags and environment, opens the database and runs the listeners. A
 // program can mount a [Server], an http.Handler, itself:
 //

@@ -31,9 +31,14 @@ var (
 	buildErr  error
 )
 
-// binary builds the real command once per test run.
+// binary builds the real command once per test run, or returns
+// $USAGE_COLLECTOR_TEST_BINARY, to run the same tests against another
+// build (an older release, for a comparison).
 func binary(t *testing.T) string {
 	t.Helper()
+	if b := os.Getenv("USAGE_COLLECTOR_TEST_BINARY"); b != "" {
+		return b
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "usage-collector-test")
 		if err != nil {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
@@ -91,10 +93,17 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 }
 
 // abuse runs attack against a fresh collector with the default limits
-// while /healthz is probed, then checks the peak RSS and /healthz.
-func abuse(t *testing.T, name string, attack func(t *testing.T, p *proc)) {
+// while /healthz is probed, then checks the peak RSS and /healthz. With
+// nofile > 0 the collector runs with that many file descriptors at most.
+func abuse(t *testing.T, name string, nofile uint64, attack func(t *testing.T, p *proc)) {
 	t.Helper()
 	p := start(t, filepath.Join(t.TempDir(), "usage.db"))
+	if nofile > 0 {
+		lim := unix.Rlimit{Cur: nofile, Max: nofile}
+		if err := unix.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+			t.Fatalf("prlimit: %v", err)
+		}
+	}
 	stop := make(chan struct{})
 	lats := probe(p.url, stop)
 	attack(t, p)
@@ -120,7 +129,7 @@ func TestLargeBodiesBounded(t *testing.T) {
 	if len(body) > 2<<20 {
 		t.Fatalf("body of %d bytes", len(body))
 	}
-	abuse(t, "200 concurrent 2 MiB bodies, bad token", func(t *testing.T, p *proc) {
+	abuse(t, "200 concurrent 2 MiB bodies, bad token", 0, func(t *testing.T, p *proc) {
 		var mu sync.Mutex
 		codes := map[int]int{}
 		var wg sync.WaitGroup
@@ -160,10 +169,11 @@ func TestLargeBodiesBounded(t *testing.T) {
 	})
 }
 
-// TestIdleConnectionsBounded: 3,000 idle keep-alive connections do not
+// TestIdleConnectionsBounded: 3,000 idle keep-alive connections to a
+// collector allowed 2,000 file descriptors do not exhaust them, and do not
 // starve a new client: /healthz keeps answering.
 func TestIdleConnectionsBounded(t *testing.T) {
-	abuse(t, "3000 idle keep-alive connections", func(t *testing.T, p *proc) {
+	abuse(t, "3000 idle keep-alive connections, 2000 descriptors", 2000, func(t *testing.T, p *proc) {
 		addr := strings.TrimPrefix(p.url, "http://")
 		var conns []net.Conn
 		defer func() {
@@ -180,21 +190,32 @@ func TestIdleConnectionsBounded(t *testing.T) {
 			// One request, then idle: a keep-alive connection held open.
 			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		}
-		// Hold them while the probe runs.
-		time.Sleep(2 * time.Second)
+		// While they are held, a new client must get through, every time.
+		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true}}
+		for i := range 50 {
+			start := time.Now()
+			resp, err := c.Get(p.url + "/healthz")
+			if err != nil {
+				t.Fatalf("/healthz %d with the connections held: %v", i, err)
+			}
+			resp.Body.Close()
+			if d := time.Since(start); resp.StatusCode != 200 || d > maxHealthzWait {
+				t.Fatalf("/healthz %d with the connections held: %d after %s", i, resp.StatusCode, d)
+			}
+		}
 	})
 }
 
 // TestHugeFieldsKeepStatsSmall: reports with 600 KB versions are refused,
 // so /api/stats, called 20 at a time meanwhile, stays small.
 func TestHugeFieldsKeepStatsSmall(t *testing.T) {
-	abuse(t, "50 reports with 600 KB fields, 20 parallel /api/stats", func(t *testing.T, p *proc) {
+	abuse(t, "50 reports with 600 KB fields, 20 parallel /api/stats", 0, func(t *testing.T, p *proc) {
 		var wg sync.WaitGroup
 		for i := range 50 {
 			wg.Go(func() {
 				cl, sv := "huge-c", fmt.Sprintf("huge-s%d", i)
 				tok := session(t, p.url, cl, sv)
-				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: strings.Repeat("v", 600<<10), OS: "linux", Arch: "amd64",
+				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: fmt.Sprintf("%d-%s", i, strings.Repeat("v", 600<<10)), OS: "linux", Arch: "amd64",
 					ClusterID: cl, ServerID: sv, Time: time.Now().Unix()}}
 				h, _ := req.Data.Hash()
 				req.Pow, _ = (&hashcash.Minter{Bits: 8}).Mint(tok + h)
