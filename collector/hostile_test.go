@@ -209,7 +209,7 @@ func hostileKinds() []hostile {
 			return h.stamp(func(r *usage.ReportRequest) { r.Data.Uptime = 99; r.Pow = h.accepted.Pow })
 		}, code: 400, reason: reasonResource, msg: "proof of work"},
 		{name: "stamp for another token", body: func(h *hostileEnv) []byte {
-			other := h.e.srv.tokens.issue(hcl, hsv, time.Now().Add(-time.Second))
+			other := h.e.srv.tokens.issue(hcl, hsv, time.Now().Add(-time.Hour)) // not h.tok: another issue time
 			return h.stamp(func(r *usage.ReportRequest) { r.Token = other })
 		}, code: 400, reason: reasonResource, msg: "proof of work"},
 		{name: "stamp without the work", body: func(h *hostileEnv) []byte { return h.stamp(func(r *usage.ReportRequest) { r.Pow = unworked(r.Pow) }) }, code: 400, reason: reasonInsufficient, msg: "proof of work"},
