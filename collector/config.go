@@ -89,8 +89,9 @@ type Config struct {
 	// the client is the last address in the header that is not one of
 	// them.
 	TrustedProxies []netip.Prefix
-	// AdminToken, when set, is required as "Authorization: Bearer TOKEN"
-	// by the dashboard, /api/* and /metrics.
+	// AdminToken, when set, is required by the dashboard, /static/, /api/*
+	// and /metrics: as "Authorization: Bearer TOKEN", or as the password
+	// of HTTP basic authentication (what a browser sends).
 	AdminToken string
 	// SeparateAdmin serves the dashboard, /api/* and /metrics only from
 	// [Server.Admin], not from the Server itself (the intake).

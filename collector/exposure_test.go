@@ -149,15 +149,25 @@ func TestAdminRoutesPrivate(t *testing.T) {
 			if code, _ := get(t, e.ts.URL+p); code != 401 {
 				t.Errorf("GET %s without the token: got %d, want 401", p, code)
 			}
-			req, _ := http.NewRequest("GET", e.ts.URL+p, nil)
-			req.Header.Set("Authorization", "Bearer let-me-in")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Errorf("GET %s with the token: got %d, want 200", p, resp.StatusCode)
+			for _, a := range []struct {
+				set  func(r *http.Request)
+				good bool
+			}{
+				{func(r *http.Request) { r.Header.Set("Authorization", "Bearer let-me-in") }, true},
+				{func(r *http.Request) { r.SetBasicAuth("admin", "let-me-in") }, true}, // a browser
+				{func(r *http.Request) { r.Header.Set("Authorization", "Bearer let-me-in!") }, false},
+				{func(r *http.Request) { r.SetBasicAuth("let-me-in", "") }, false},
+			} {
+				req, _ := http.NewRequest("GET", e.ts.URL+p, nil)
+				a.set(req)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if (resp.StatusCode == 200) != a.good {
+					t.Errorf("GET %s with %q: got %d", p, req.Header.Get("Authorization"), resp.StatusCode)
+				}
 			}
 		}
 		if code, _ := get(t, e.ts.URL+"/healthz"); code != 200 {

@@ -105,15 +105,24 @@ func recoverer(log *slog.Logger, h http.Handler) http.Handler {
 	})
 }
 
-// requireAdmin checks the bearer token of Config.AdminToken, when set.
+// requireAdmin checks Config.AdminToken, when set: as a bearer token
+// (Prometheus, curl) or as the password of HTTP basic authentication, with
+// any user name, which a browser asks for once and then sends with every
+// request of the dashboard, its static files included.
 func (s *Server) requireAdmin(h http.Handler) http.Handler {
 	if s.cfg.AdminToken == "" {
 		return h
 	}
-	want := []byte("Bearer " + s.cfg.AdminToken)
+	want := []byte(s.cfg.AdminToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="usage-collector"`)
+		got, ok := "", false
+		if _, pw, basic := r.BasicAuth(); basic {
+			got, ok = pw, true
+		} else if v, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
+			got, ok = v, true
+		}
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="usage-collector admin", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "admin token required")
 			return
 		}
