@@ -3,40 +3,99 @@ package collector
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"path"
 	"strings"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage"
+)
+
+// Defaults and limits of the collector, in one place. Limits shared with
+// the reporter (proof-of-work bits, field rules, the stored extra) live in
+// package usage.
+const (
+	DefaultMaxBody      = 2 << 20 // the original client's tests send a 1 MiB extra, base64 in JSON
+	DefaultBodyMemory   = 32 << 20
+	DefaultExpiration   = 60 * time.Second
+	DefaultTokenTTL     = 30 * 24 * time.Hour
+	DefaultQueueTimeout = 5 * time.Second
+	DefaultStallAfter   = 5 * time.Second
+	DefaultSessionRate  = 10
+	DefaultSessionBurst = 200 // a fleet behind one NAT address restarting together
+	DefaultMaxClients   = 100_000
+
+	// smallBody is the largest body read from the small-body budget: every
+	// report but a first one with a big extra payload.
+	smallBody = 64 << 10
+	// maxSessionBody bounds a session request: two IDs of at most
+	// usage.MaxIDLen characters fit many times over.
+	maxSessionBody = 4 << 10
+	// maxStamp bounds the pow field. A real stamp is a session token, a
+	// 44-character hash, a salt and a counter: a few hundred bytes.
+	// hashcash.Parse takes up to 4 KiB, which PostgreSQL's unique index on
+	// the stamp refuses past about 2.7 KB.
+	maxStamp = 1024
+	// minSecret is the shortest token-signing key.
+	minSecret = 16
 )
 
 // Config configures a [Server]. The zero value of every field but Secret
 // is the production default, resolved in one place by withDefaults.
 type Config struct {
-	// Bits is the proof-of-work difficulty reports must carry (default 20).
+	// Bits is the proof-of-work difficulty reports must carry: 1 to
+	// usage.MaxHashBits (default usage.OriginalHashBits, what original
+	// krakend-usage clients mint; more refuses them).
 	Bits uint
-	// MaxBody bounds a request body in bytes (default 2 MiB; the original
-	// client's own tests send a 1 MiB extra payload, base64 in JSON).
+	// MaxBody bounds a request body in bytes (default 2 MiB).
 	MaxBody int64
+	// BodyMemory bounds the bytes of report bodies being read and decoded
+	// at once (default 32 MiB). A quarter of it is kept for bodies up to
+	// 64 KiB, so that large bodies never hold up ordinary reports; a large
+	// body beyond the rest is answered 503 with Retry-After.
+	BodyMemory int64
 	// Expiration is how far a report's time may be from the server clock,
 	// either way (default 60s).
 	Expiration time.Duration
-	// TokenTTL is how long a session token is valid; 0 means forever,
-	// because the original client keeps one token for the life of its
-	// process.
+	// TokenTTL is how long a session token is valid (default 30 days;
+	// negative: forever). Our reporter opens a new session on 401; the
+	// original client keeps one token for the life of its process, so a
+	// gateway of that kind running longer than TokenTTL is counted again
+	// only after its restart.
 	TokenTTL time.Duration
+	// QueueTimeout bounds how long a verified report waits for the
+	// database writer before it is answered 503 (default 5s).
+	QueueTimeout time.Duration
+	// StallAfter is how long a store write may take before /healthz
+	// reports writes as stalled (default 5s).
+	StallAfter time.Duration
 	// SessionPath and ReportPath are the endpoint paths (default /session
 	// and /report).
 	SessionPath, ReportPath string
 	// SessionRate is how many sessions per second a client IP may open on
 	// average (default 10); negative disables the limit. SessionBurst is
-	// how many it may open at once (default 200: a fleet behind one NAT
-	// address restarting together).
+	// how many it may open at once (default 200).
 	SessionRate  float64
 	SessionBurst int
 	// MaxClients bounds the IP addresses the rate limiter remembers
-	// (default 100,000). They are kept in memory only.
+	// (default 100,000); the least recently seen is forgotten first.
+	// They are kept in memory only.
 	MaxClients int
 	// ClientIPHeader, when set (e.g. X-Forwarded-For), names the header
-	// whose last address is the client's, for collectors behind a proxy.
+	// carrying the client address, for collectors behind a proxy. It is
+	// believed only from TrustedProxies, which it requires.
 	ClientIPHeader string
+	// TrustedProxies are the proxies whose ClientIPHeader is believed;
+	// the client is the last address in the header that is not one of
+	// them.
+	TrustedProxies []netip.Prefix
+	// AdminToken, when set, is required by the dashboard, /static/, /api/*
+	// and /metrics: as "Authorization: Bearer TOKEN", or as the password
+	// of HTTP basic authentication (what a browser sends).
+	AdminToken string
+	// SeparateAdmin serves the dashboard, /api/* and /metrics only from
+	// [Server.Admin], not from the Server itself (the intake).
+	SeparateAdmin bool
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
@@ -55,15 +114,24 @@ func (e *ConfigError) Error() string {
 }
 
 func (c Config) withDefaults() (Config, error) {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
 	if c.Bits == 0 {
-		c.Bits = 20
+		c.Bits = usage.OriginalHashBits
 	}
 	if c.MaxBody == 0 {
-		c.MaxBody = 2 << 20
+		c.MaxBody = DefaultMaxBody
 	}
-	if c.Expiration == 0 {
-		c.Expiration = 60 * time.Second
+	if c.BodyMemory == 0 {
+		c.BodyMemory = DefaultBodyMemory
 	}
+	def(&c.Expiration, DefaultExpiration)
+	def(&c.TokenTTL, DefaultTokenTTL)
+	def(&c.QueueTimeout, DefaultQueueTimeout)
+	def(&c.StallAfter, DefaultStallAfter)
 	if c.SessionPath == "" {
 		c.SessionPath = "/session"
 	}
@@ -71,13 +139,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.ReportPath = "/report"
 	}
 	if c.SessionRate == 0 {
-		c.SessionRate = 10
+		c.SessionRate = DefaultSessionRate
 	}
 	if c.SessionBurst == 0 {
-		c.SessionBurst = 200
+		c.SessionBurst = DefaultSessionBurst
 	}
 	if c.MaxClients == 0 {
-		c.MaxClients = 100_000
+		c.MaxClients = DefaultMaxClients
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -85,25 +153,62 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	return c, c.check()
+}
+
+func (c *Config) check() error {
 	switch {
-	case c.Bits > 40:
-		return c, &ConfigError{"Bits", fmt.Sprint(c.Bits), "at most 40"}
+	case c.Bits > usage.MaxHashBits:
+		return &ConfigError{"Bits", fmt.Sprint(c.Bits), fmt.Sprintf("at most %d (usage.MaxHashBits: reporters mint no more)", usage.MaxHashBits)}
 	case c.MaxBody < 1024:
-		return c, &ConfigError{"MaxBody", fmt.Sprint(c.MaxBody), "at least 1024 bytes"}
+		return &ConfigError{"MaxBody", fmt.Sprint(c.MaxBody), "at least 1024 bytes"}
+	case c.BodyMemory < 2*c.MaxBody:
+		return &ConfigError{"BodyMemory", fmt.Sprint(c.BodyMemory), fmt.Sprintf("at least twice MaxBody (%d)", 2*c.MaxBody)}
 	case c.Expiration < 0:
-		return c, &ConfigError{"Expiration", c.Expiration.String(), "must not be negative"}
-	case c.TokenTTL < 0:
-		return c, &ConfigError{"TokenTTL", c.TokenTTL.String(), "must not be negative"}
-	case !strings.HasPrefix(c.SessionPath, "/"):
-		return c, &ConfigError{"SessionPath", c.SessionPath, "must start with /"}
-	case !strings.HasPrefix(c.ReportPath, "/") || c.ReportPath == c.SessionPath:
-		return c, &ConfigError{"ReportPath", c.ReportPath, "must start with / and differ from SessionPath"}
+		return &ConfigError{"Expiration", c.Expiration.String(), "must not be negative"}
+	case c.QueueTimeout < 0:
+		return &ConfigError{"QueueTimeout", c.QueueTimeout.String(), "must not be negative"}
+	case c.StallAfter < 0:
+		return &ConfigError{"StallAfter", c.StallAfter.String(), "must not be negative"}
 	case c.SessionBurst < 1:
-		return c, &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
+		return &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
 	case c.MaxClients < 1:
-		return c, &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
-	case len(c.Secret) < 16:
-		return c, &ConfigError{"Secret", "(hidden)", "at least 16 bytes"}
+		return &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
+	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
+		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
+	case len(c.Secret) < minSecret:
+		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", minSecret)}
 	}
-	return c, nil
+	if err := checkPath("SessionPath", c.SessionPath); err != nil {
+		return err
+	}
+	if err := checkPath("ReportPath", c.ReportPath); err != nil {
+		return err
+	}
+	if c.ReportPath == c.SessionPath {
+		return &ConfigError{"ReportPath", c.ReportPath, "must differ from SessionPath"}
+	}
+	return nil
+}
+
+// reservedPaths are served by the collector itself; an endpoint path may
+// be neither one of them nor under one ending in /.
+var reservedPaths = []string{"/", "/healthz", "/metrics", "/api/", "/static/"}
+
+// checkPath refuses what the mux would misread or panic on: a path that is
+// not clean, holds characters outside the URL path alphabet, or shadows a
+// route of the collector's own.
+func checkPath(field, p string) error {
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsAny(p, "{}") ||
+		strings.IndexFunc(p, func(r rune) bool {
+			return r <= ' ' || r > '~' || strings.ContainsRune(`"#%<>?\^`+"`|", r)
+		}) >= 0 {
+		return &ConfigError{field, p, "want a clean absolute path of letters, digits and -._~/"}
+	}
+	for _, r := range reservedPaths {
+		if p == r || p == strings.TrimSuffix(r, "/") || (strings.HasSuffix(r, "/") && r != "/" && strings.HasPrefix(p, r)) {
+			return &ConfigError{field, p, "taken by the collector's own " + r}
+		}
+	}
+	return nil
 }

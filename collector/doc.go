@@ -3,14 +3,18 @@
 // and the original github.com/krakend/krakend-usage/v2 client), verifies
 // them, stores them and shows them.
 //
-// The command is cmd/usage-collector; [Run] is its whole life. A program
-// can also mount a [Server], an http.Handler, itself:
+// It is a library: the command cmd/usage-collector parses
+// flags and environment, opens the database and runs the listeners. A
+// program can mount a [Server], an http.Handler, itself:
 //
-//	st, err := collector.OpenStore(ctx, "sqlite:usage.db")
+//	st, err := sqlite.Open(ctx, "usage.db")
 //	...
 //	srv, err := collector.New(st, collector.Config{Secret: key})
 //	...
 //	http.ListenAndServe(":8090", srv)
+//
+// [Config] holds every default and limit of the collector; its zero value
+// (with a Secret) is the production default.
 //
 // # Endpoints
 //
@@ -19,19 +23,28 @@
 //	GET  /api/stats  totals, activity, breakdowns (JSON)
 //	GET  /           dashboard (HTML with inline SVG charts)
 //	GET  /metrics    Prometheus metrics
-//	GET  /healthz    {"status":"ok"} when the database answers
+//	GET  /healthz    {"status":"ok"} when the database answers and no write is stalled
 //
-// Every error reply is {"status":N,"message":"reason"}.
+// Every error reply, an unknown path's 404 included, is
+// {"status":N,"message":"reason"}. Handlers return their refusal as an
+// error, and one place ([Server] route) writes it, counts it by reason and
+// logs it (rate-limited). The dashboard, /static/, /api/* and /metrics are
+// admin routes, registered together, which Config.AdminToken or
+// Config.SeparateAdmin keep private.
 //
 // # Verification
 //
 // A report goes through the cheapest checks first, so spam costs almost
-// nothing to refuse: method (405), body size (413), JSON (400), token
-// signature and TTL (401), token IDs equal the data's IDs (403), report
-// time within Expiration of the server clock (400), the hashcash stamp
-// (parse, version, claimed bits, date, resource = token + data hash, real
-// leading zero bits: 400), then the insert, where a stamp already stored
-// is a replay (409). It is answered 200 only after the insert committed.
+// nothing to refuse: method (405), Content-Type (415), body size (413),
+// room in the body-memory budget (503), JSON (400), token signature and
+// TTL (401), token IDs equal the data's IDs (403), every field within
+// usage's rules (400 naming the field), report time within Expiration of
+// the server clock (400), the hashcash stamp (length, parse, version,
+// claimed bits, date, resource = token + data hash, real leading zero
+// bits: 400), then the insert, bounded in time (503). It is answered 200
+// only after the insert committed. A stamp already stored that passed
+// verification is the same report sent again (the stamp binds token and
+// data): it is answered 200 and not stored twice.
 //
 // # Tokens
 //

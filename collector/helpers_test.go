@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -36,8 +37,17 @@ func newEnv(t *testing.T, cfg Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvWith(t, st, cfg)
+}
+
+// newEnvWith runs a collector over st on a loopback server.
+func newEnvWith(t *testing.T, st store.Store, cfg Config) *env {
+	t.Helper()
 	if cfg.Bits == 0 {
 		cfg.Bits = testBits
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Secret == nil {
 		cfg.Secret = testKey

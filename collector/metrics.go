@@ -2,8 +2,6 @@ package collector
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,9 +13,11 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	accepted prometheus.Counter
+	dups     prometheus.Counter
 	rejected *prometheus.CounterVec
 	sessions *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	inFlight *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -26,6 +26,10 @@ func newMetrics() *metrics {
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "usage_collector_reports_accepted_total",
 			Help: "Reports verified and stored.",
+		}),
+		dups: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "usage_collector_reports_duplicate_total",
+			Help: "Reports already stored, sent again (a retry after a lost answer): answered 200, not stored twice.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usage_collector_reports_rejected_total",
@@ -40,8 +44,12 @@ func newMetrics() *metrics {
 			Help:    "HTTP request duration, by handler and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"handler", "code"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "usage_collector_requests_in_flight",
+			Help: "Requests being served, by handler.",
+		}, []string{"handler"}),
 	}
-	m.reg.MustRegister(m.accepted, m.rejected, m.sessions, m.duration,
+	m.reg.MustRegister(m.accepted, m.dups, m.rejected, m.inFlight, m.sessions, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(r) // export zeros, so rates work from the start
@@ -51,39 +59,4 @@ func newMetrics() *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
-// statusWriter remembers the status code for the duration metric.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// instrument times h under the handler label name.
-func (m *metrics) instrument(name string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		h(sw, r)
-		if sw.code == 0 {
-			sw.code = http.StatusOK
-		}
-		m.duration.WithLabelValues(name, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
-	}
 }

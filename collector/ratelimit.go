@@ -1,31 +1,34 @@
 package collector
 
 import (
+	"container/list"
 	"math"
 	"sync"
 	"time"
 )
 
 // limiter is a token bucket per client IP address. Addresses live only in
-// this map, in memory, never on disk; the map is bounded, and buckets that
-// have refilled (idle clients) are the first to go.
+// this map, in memory, never on disk. The map is bounded: when it is full
+// the least recently seen address is forgotten, so a client that is being
+// limited right now keeps its empty bucket.
 type limiter struct {
 	rate  float64 // tokens per second
 	burst float64
 	max   int
 
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
+	mu      sync.Mutex
+	buckets map[string]*list.Element // of *bucket
+	lru     *list.List               // most recently seen first
 }
 
 type bucket struct {
+	ip     string
 	tokens float64
 	last   time.Time
 }
 
 func newLimiter(rate float64, burst, max int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), max: max, buckets: make(map[string]*bucket)}
+	return &limiter{rate: rate, burst: float64(burst), max: max, buckets: make(map[string]*list.Element), lru: list.New()}
 }
 
 // allow takes a token for ip. When there is none it returns false and how
@@ -33,14 +36,19 @@ func newLimiter(rate float64, burst, max int) *limiter {
 func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[ip]
-	if b == nil {
-		if len(l.buckets) >= l.max || now.Sub(l.lastSweep) > time.Minute {
-			l.sweep(now)
+	e := l.buckets[ip]
+	if e == nil {
+		for l.lru.Len() >= l.max {
+			old := l.lru.Back()
+			delete(l.buckets, old.Value.(*bucket).ip)
+			l.lru.Remove(old)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[ip] = b
+		e = l.lru.PushFront(&bucket{ip: ip, tokens: l.burst, last: now})
+		l.buckets[ip] = e
+	} else {
+		l.lru.MoveToFront(e)
 	}
+	b := e.Value.(*bucket)
 	if el := now.Sub(b.last).Seconds(); el > 0 {
 		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
 		b.last = now
@@ -51,25 +59,6 @@ func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	return false, wait
-}
-
-// sweep drops the buckets that are full again (their clients went idle);
-// if the map is still at its bound, it drops arbitrary ones to make room,
-// which at worst gives those clients a fresh burst.
-func (l *limiter) sweep(now time.Time) {
-	l.lastSweep = now
-	full := time.Duration(l.burst / l.rate * float64(time.Second))
-	for ip, b := range l.buckets {
-		if now.Sub(b.last) >= full {
-			delete(l.buckets, ip)
-		}
-	}
-	for ip := range l.buckets {
-		if len(l.buckets) < l.max*9/10 {
-			break
-		}
-		delete(l.buckets, ip)
-	}
 }
 
 func (l *limiter) size() int {

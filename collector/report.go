@@ -1,10 +1,9 @@
 package collector
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -17,8 +16,11 @@ import (
 // usage_collector_reports_rejected_total.
 const (
 	reasonMethod       = "method"
+	reasonContentType  = "content_type"
 	reasonTooLarge     = "too_large"
+	reasonBusy         = "busy"
 	reasonBadJSON      = "bad_json"
+	reasonBadField     = "bad_field"
 	reasonBadToken     = "bad_token"
 	reasonExpiredToken = "expired_token"
 	reasonIDMismatch   = "id_mismatch"
@@ -29,14 +31,13 @@ const (
 	reasonDate         = "stamp_date"
 	reasonResource     = "stamp_resource"
 	reasonInsufficient = "stamp_insufficient"
-	reasonReplay       = "replay"
 	reasonStore        = "store_error"
 )
 
 var rejectReasons = []string{
-	reasonMethod, reasonTooLarge, reasonBadJSON, reasonBadToken, reasonExpiredToken,
-	reasonIDMismatch, reasonStale, reasonMalformed, reasonVersion, reasonWeak, reasonDate,
-	reasonResource, reasonInsufficient, reasonReplay, reasonStore,
+	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonBadJSON, reasonBadField,
+	reasonBadToken, reasonExpiredToken, reasonIDMismatch, reasonStale, reasonMalformed, reasonVersion,
+	reasonWeak, reasonDate, reasonResource, reasonInsufficient, reasonStore,
 }
 
 // stampReasons maps hashcash's sentinel errors to reasons.
@@ -53,72 +54,91 @@ var stampReasons = []struct {
 }
 
 // handleReport verifies a report, cheapest check first, and stores it.
-// It answers 200 only once the report is committed; every rejection
-// stores nothing.
-func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
-	reject := func(code int, reason, msg string) {
-		s.metrics.rejected.WithLabelValues(reason).Inc()
-		writeError(w, code, msg)
-	}
+// It answers 200 only once the report is committed (or was already: a
+// retry of a stored report); every rejection stores nothing.
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		s.metrics.rejected.WithLabelValues(reasonMethod).Inc()
-		s.methodNotAllowed(w, "POST")
-		return
+		return methodNotAllowed("POST")
 	}
-	if r.ContentLength > s.cfg.MaxBody {
-		reject(http.StatusRequestEntityTooLarge, reasonTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
-		return
+	if !isJSON(r) {
+		return fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	body, release, err := s.readBody(w, r, s.cfg.MaxBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			reject(http.StatusRequestEntityTooLarge, reasonTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
-			return
-		}
-		reject(http.StatusBadRequest, reasonBadJSON, "cannot read request body")
-		return
+		return err
 	}
+	rep, err := s.verify(body, s.cfg.Now())
+	release() // the body and the decoded extra are garbage from here on
+	if err != nil {
+		return err
+	}
+	done := s.writes.start(s.cfg.Now())
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueueTimeout)
+	err = s.store.Insert(ctx, rep)
+	cancel()
+	done()
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		// The stamp's resource binds the token and the data's hash, so a
+		// stored stamp that passed verification is this very report sent
+		// again: a retry after a lost answer. It is stored once; the
+		// reporter is told it is.
+		s.metrics.dups.Inc()
+		s.log.Debug("collector: report already stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID)
+	case errors.Is(err, store.ErrBusy):
+		return &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 5,
+			msg: "the database is busy, try again later"}
+	case err != nil:
+		s.log.Error("collector: storing report", "err", err)
+		return &apiError{code: http.StatusServiceUnavailable, reason: reasonStore, retryAfter: 5,
+			msg: "cannot store the report, try again later"}
+	default:
+		s.metrics.accepted.Inc()
+		s.log.Debug("collector: report stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID, "version", rep.Version)
+	}
+	writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
+	return nil
+}
+
+// verify decodes and checks a report body, and returns what to store.
+func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	var req usage.ReportRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		reject(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
-		return
+		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
-	now := s.cfg.Now()
 	c, err := s.tokens.verify(req.Token, now)
 	if err != nil {
 		if errors.Is(err, errTokenExpired) {
-			reject(http.StatusUnauthorized, reasonExpiredToken, "session token expired")
-			return
+			return nil, fail(http.StatusUnauthorized, reasonExpiredToken, "session token expired")
 		}
-		reject(http.StatusUnauthorized, reasonBadToken, "invalid session token")
-		return
+		return nil, fail(http.StatusUnauthorized, reasonBadToken, "invalid session token")
 	}
 	if c.cluster != req.Data.ClusterID || c.server != req.Data.ServerID {
-		reject(http.StatusForbidden, reasonIDMismatch, "report IDs differ from the session's")
-		return
+		return nil, fail(http.StatusForbidden, reasonIDMismatch, "report IDs differ from the session's")
+	}
+	if err := req.Data.Validate(); err != nil {
+		return nil, fieldError(err)
 	}
 	reported := time.Unix(req.Data.Time, 0)
 	if d := now.Sub(reported); d > s.cfg.Expiration || d < -s.cfg.Expiration {
-		reject(http.StatusBadRequest, reasonStale, fmt.Sprintf("report time more than %s from the server clock", s.cfg.Expiration))
-		return
+		return nil, fail(http.StatusBadRequest, reasonStale, "invalid time: more than %s from the server clock", s.cfg.Expiration)
 	}
 	// Parse alone is cheap; hashing the data (up to MaxBody of extra) is
 	// not, so a garbage stamp is refused before it.
+	if len(req.Pow) > maxStamp {
+		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", maxStamp)
+	}
 	if _, err := hashcash.Parse(req.Pow); err != nil {
-		s.rejectStamp(w, err)
-		return
+		return nil, stampError(err)
 	}
 	hash, err := req.Data.Hash()
 	if err != nil {
-		reject(http.StatusBadRequest, reasonBadJSON, "cannot hash report data")
-		return
+		return nil, fail(http.StatusBadRequest, reasonBadJSON, "cannot hash report data")
 	}
 	if _, err := hashcash.Verify(req.Pow, req.Token+hash, s.cfg.Bits, now); err != nil {
-		s.rejectStamp(w, err)
-		return
+		return nil, stampError(err)
 	}
-	err = s.store.Insert(r.Context(), &store.Report{
+	rep := &store.Report{
 		Received:   now.UTC(),
 		ClusterID:  req.Data.ClusterID,
 		ServerID:   req.Data.ServerID,
@@ -129,21 +149,24 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		ReportTime: reported.UTC(),
 		Extra:      req.Data.Extra,
 		Stamp:      req.Pow,
-	})
-	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		reject(http.StatusConflict, reasonReplay, "proof of work already used")
-		return
-	case err != nil:
-		s.log.Error("collector: storing report", "err", err)
-		reject(http.StatusServiceUnavailable, reasonStore, "cannot store the report, try again later")
-		return
 	}
-	s.metrics.accepted.Inc()
-	writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
+	if len(rep.Extra) > usage.MaxStoredExtra {
+		// Still a report that counts; its payload is not kept.
+		rep.Extra, rep.ExtraOmitted = nil, true
+	}
+	return rep, nil
 }
 
-func (s *Server) rejectStamp(w http.ResponseWriter, err error) {
+// fieldError turns a *usage.FieldError into a 400 naming the field.
+func fieldError(err error) *apiError {
+	var fe *usage.FieldError
+	if errors.As(err, &fe) {
+		return fail(http.StatusBadRequest, reasonBadField, "invalid %s: %s", fe.Field, fe.Reason)
+	}
+	return fail(http.StatusBadRequest, reasonBadField, "%v", err)
+}
+
+func stampError(err error) *apiError {
 	reason := reasonMalformed
 	for _, sr := range stampReasons {
 		if errors.Is(err, sr.err) {
@@ -151,6 +174,5 @@ func (s *Server) rejectStamp(w http.ResponseWriter, err error) {
 			break
 		}
 	}
-	s.metrics.rejected.WithLabelValues(reason).Inc()
-	writeError(w, http.StatusBadRequest, "invalid proof of work: "+err.Error())
+	return fail(http.StatusBadRequest, reason, "invalid proof of work: %v", err)
 }

@@ -102,7 +102,6 @@ func TestReportRejections(t *testing.T) {
 			r.Pow = unworked(r.Pow)
 			return r
 		}},
-		{"replay", 409, func() any { return accepted }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,15 +196,56 @@ func TestReportExpiredToken(t *testing.T) {
 }
 
 // TestReportLargeExtra: the original client's own test sends a 1 MiB
-// extra payload; the default body limit takes it.
+// extra payload; the default body limit takes it, and the report counts,
+// but an extra above usage.MaxStoredExtra is not kept.
 func TestReportLargeExtra(t *testing.T) {
+	e := newEnv(t, Config{})
+	for i, size := range []int{usage.MaxStoredExtra, usage.MaxStoredExtra + 1, 1 << 20} {
+		tok := e.session("c", "s")
+		r := validReport(t, tok, "c", "s", testBits)
+		r.Data.Extra = bytes.Repeat([]byte{0xa5}, size)
+		mint(t, r, &hashcash.Minter{Bits: testBits})
+		if code, m, _ := e.post("/report", r); code != 200 {
+			t.Fatalf("extra of %d bytes: got %d %v, want 200", size, code, m)
+		}
+		if n := e.reports(); n != int64(i+1) {
+			t.Fatalf("extra of %d bytes: %d reports stored, want %d", size, n, i+1)
+		}
+		rs, err := e.store.Recent(t.Context(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keep := size <= usage.MaxStoredExtra; (len(rs[0].Extra) == size) != keep || (!keep && rs[0].Extra != nil) {
+			t.Errorf("extra of %d bytes: stored %d bytes, want it kept: %v", size, len(rs[0].Extra), keep)
+		}
+	}
+}
+
+// TestReportRetryIsNotStoredTwice: the identical report sent again (a
+// retry after a lost answer) is answered 200, counted as a duplicate, and
+// stored once.
+func TestReportRetryIsNotStoredTwice(t *testing.T) {
 	e := newEnv(t, Config{})
 	tok := e.session("c", "s")
 	r := validReport(t, tok, "c", "s", testBits)
-	r.Data.Extra = bytes.Repeat([]byte{0xa5}, 1<<20)
-	mint(t, r, &hashcash.Minter{Bits: testBits})
-	if code, m, _ := e.post("/report", r); code != 200 {
-		t.Fatalf("got %d %v, want 200", code, m)
+	for i := range 3 {
+		if code, m, _ := e.post("/report", r); code != 200 || m["status"] != float64(200) {
+			t.Fatalf("send %d: got %d %v, want 200", i+1, code, m)
+		}
+	}
+	if n := e.reports(); n != 1 {
+		t.Errorf("stored %d reports, want 1", n)
+	}
+	_, body := get(t, e.ts.URL+"/metrics")
+	for _, want := range []string{"usage_collector_reports_duplicate_total 2", "usage_collector_reports_accepted_total 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// The same stamp on other data is no retry: it fails verification.
+	r.Data.Uptime++
+	if code, m, _ := e.post("/report", r); code != 400 {
+		t.Errorf("stamp reused on other data: got %d %v, want 400", code, m)
 	}
 }
 

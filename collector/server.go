@@ -2,27 +2,31 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
-	"github.com/krakend-usage/krakend-usage/usage"
 )
 
-// Server is the collector's HTTP handler: session and report endpoints,
-// stats API, dashboard, metrics and health check.
+// Server is the collector's HTTP handler. As an http.Handler it is the
+// intake: the session and report endpoints and /healthz, plus the admin
+// routes (dashboard, /api/*, /metrics) unless Config.SeparateAdmin moves
+// them to [Server.Admin].
 type Server struct {
 	cfg     Config
 	store   store.Store
 	tokens  *signer
 	limiter *limiter
+	bodies  *bodyGate
+	writes  *writeWatch
+	logs    *logLimiter
 	metrics *metrics
-	mux     *http.ServeMux
+	intake  *http.ServeMux
+	admin   *http.ServeMux
 	log     *slog.Logger
 }
 
@@ -37,98 +41,134 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		cfg:     cfg,
 		store:   st,
 		tokens:  &signer{key: cfg.Secret, ttl: cfg.TokenTTL},
+		bodies:  newBodyGate(cfg.BodyMemory),
+		writes:  &writeWatch{inflight: map[uint64]time.Time{}},
+		logs:    newLogLimiter(),
 		metrics: newMetrics(),
-		mux:     http.NewServeMux(),
+		intake:  http.NewServeMux(),
+		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
 	if cfg.SessionRate > 0 {
 		s.limiter = newLimiter(cfg.SessionRate, cfg.SessionBurst, cfg.MaxClients)
 	}
-	m := s.metrics
-	s.mux.HandleFunc(cfg.SessionPath, m.instrument("session", s.handleSession))
-	s.mux.HandleFunc(cfg.ReportPath, m.instrument("report", s.handleReport))
-	s.mux.HandleFunc("/api/stats", m.instrument("stats", s.handleStats))
-	s.mux.HandleFunc("/healthz", m.instrument("healthz", s.handleHealth))
-	s.mux.Handle("/metrics", m.handler())
-	s.mux.Handle("/static/", m.instrument("static", staticHandler().ServeHTTP))
-	s.mux.HandleFunc("/{$}", m.instrument("dashboard", s.handleDashboard))
+	s.intake.Handle(cfg.SessionPath, s.route("session", s.handleSession))
+	s.intake.Handle(cfg.ReportPath, s.route("report", s.handleReport))
+	for _, mux := range []*http.ServeMux{s.intake, s.admin} {
+		mux.Handle("/healthz", s.route("healthz", s.handleHealth))
+		mux.Handle("/", s.route("not_found", func(http.ResponseWriter, *http.Request) error { return errNotFound }))
+	}
+	for pattern, h := range s.adminRoutes() {
+		h = s.requireAdmin(h)
+		s.admin.Handle(pattern, h)
+		if !cfg.SeparateAdmin {
+			s.intake.Handle(pattern, h)
+		}
+	}
 	return s, nil
 }
 
-// ServeHTTP implements http.Handler. A panic in a handler becomes a 500
-// for that request only.
+// adminRoutes are the routes for the collector's operator: none of them
+// is needed by a reporter, so they can be kept private (Config.AdminToken,
+// Config.SeparateAdmin). Every /api/* endpoint is registered here.
+func (s *Server) adminRoutes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/{$}":       s.route("dashboard", s.handleDashboard),
+		"/static/":   s.route("static", s.handleStatic()),
+		"/metrics":   s.metrics.handler(),
+		"/api/stats": s.route("stats", s.handleStats),
+	}
+}
+
+// Admin returns the handler of the admin routes (dashboard, /api/*,
+// /metrics) and /healthz, for a listener of their own.
+func (s *Server) Admin() http.Handler { return recoverer(s.log, s.admin) }
+
+// ServeHTTP implements http.Handler for the intake. A panic in a handler
+// becomes a 500 for that request only.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
+	recoverer(s.log, s.intake).ServeHTTP(w, r)
+}
+
+func recoverer(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("collector: panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
+				writeError(w, http.StatusInternalServerError, "internal error")
 			}
-			s.log.Error("collector: panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
-			writeError(w, http.StatusInternalServerError, "internal error")
-		}
-	}()
-	s.mux.ServeHTTP(w, r)
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
-// writeJSON writes v with status code.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes the collector's error reply, {"status":N,"message":...}.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, usage.ReportReply{Status: code, Message: msg})
-}
-
-func (s *Server) methodNotAllowed(w http.ResponseWriter, allow string) {
-	w.Header().Set("Allow", allow)
-	writeError(w, http.StatusMethodNotAllowed, "method not allowed, use "+allow)
-}
-
-// clientIP is the rate limiter's key. It is never logged or stored.
-func (s *Server) clientIP(r *http.Request) string {
-	if h := s.cfg.ClientIPHeader; h != "" {
-		if v := r.Header.Values(h); len(v) > 0 {
-			last := v[len(v)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := strings.TrimSpace(last); ip != "" {
-				return ip
-			}
-		}
+// requireAdmin checks Config.AdminToken, when set: as a bearer token
+// (Prometheus, curl) or as the password of HTTP basic authentication, with
+// any user name, which a browser asks for once and then sends with every
+// request of the dashboard, its static files included.
+func (s *Server) requireAdmin(h http.Handler) http.Handler {
+	if s.cfg.AdminToken == "" {
+		return h
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	want := []byte(s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := "", false
+		if _, pw, basic := r.BasicAuth(); basic {
+			got, ok = pw, true
+		} else if v, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
+			got, ok = v, true
+		}
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="usage-collector admin", charset="UTF-8"`)
+			writeError(w, http.StatusUnauthorized, "admin token required")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+// handleHealth answers 200 when the database answers and no write has
+// been waiting longer than Config.StallAfter, 503 saying which otherwise.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if oldest := s.writes.oldest(s.cfg.Now()); oldest > s.cfg.StallAfter {
+		return &apiError{code: http.StatusServiceUnavailable, reason: "stalled", retryAfter: 5,
+			msg: fmt.Sprintf("database writes stalled: one has waited %s", oldest.Round(time.Second))}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("collector: health check", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "database unavailable")
-		return
+		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, "GET")
-		return
+		return methodNotAllowed("GET")
 	}
 	st, err := s.store.Stats(r.Context(), s.cfg.Now())
 	if err != nil {
 		s.log.Error("collector: stats", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "database unavailable")
-		return
+		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// isJSON reports whether a request's Content-Type, when it has one, is
+// JSON. A missing one is accepted (curl -d sends none that fits, scripts
+// often none at all); a form or text body is refused.
+func isJSON(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }

@@ -56,7 +56,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	tok := e.session("c", "s")
 	r := validReport(t, tok, "c", "s", testBits)
 	e.post("/report", r)
-	e.post("/report", r)      // replay
+	e.post("/report", r)      // a retry: already stored
 	e.post("/report", "{bad") // bad JSON
 	code, body := get(t, e.ts.URL+"/metrics")
 	if code != 200 {
@@ -64,11 +64,12 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	for _, want := range []string{
 		"usage_collector_reports_accepted_total 1",
-		`usage_collector_reports_rejected_total{reason="replay"} 1`,
+		"usage_collector_reports_duplicate_total 1",
 		`usage_collector_reports_rejected_total{reason="bad_json"} 1`,
 		`usage_collector_reports_rejected_total{reason="stamp_weak"} 0`,
 		`usage_collector_sessions_total{result="issued"} 1`,
-		`usage_collector_request_duration_seconds_count{code="200",handler="report"} 1`,
+		`usage_collector_request_duration_seconds_count{code="200",handler="report"} 2`,
+		`usage_collector_request_duration_seconds_count{code="400",handler="report"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -2,58 +2,91 @@ package collector
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
+	"net"
 	"net/http"
-	"strconv"
+	"net/netip"
+	"strings"
 
 	"github.com/krakend-usage/krakend-usage/usage"
 )
 
-// maxSessionBody bounds a session request: two IDs of at most 128
-// characters fit many times over.
-const maxSessionBody = 4 << 10
-
-func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		s.methodNotAllowed(w, "POST")
-		return
+		return methodNotAllowed("POST")
+	}
+	if !isJSON(r) {
+		return fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
 	}
 	now := s.cfg.Now()
 	if s.limiter != nil {
 		if ok, wait := s.limiter.allow(s.clientIP(r), now); !ok {
-			s.metrics.sessions.WithLabelValues("limited").Inc()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeError(w, http.StatusTooManyRequests, "too many sessions from this address")
-			return
+			return &apiError{code: http.StatusTooManyRequests, reason: "limited", retryAfter: int(math.Ceil(wait.Seconds())),
+				msg: "too many sessions from this address"}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSessionBody))
+	body, release, err := s.readBody(w, r, maxSessionBody)
 	if err != nil {
-		s.metrics.sessions.WithLabelValues("rejected").Inc()
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		writeError(w, http.StatusBadRequest, "cannot read request body")
-		return
+		return err
 	}
+	defer release()
 	var req usage.SessionRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		s.metrics.sessions.WithLabelValues("rejected").Inc()
-		writeError(w, http.StatusBadRequest, "invalid JSON")
-		return
+		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
-	if !validID(req.ClusterID) || !validID(req.ServerID) {
-		s.metrics.sessions.WithLabelValues("rejected").Inc()
-		writeError(w, http.StatusBadRequest, "cluster_id and server_id must be 1 to 128 printable characters")
-		return
+	for _, id := range []struct{ field, v string }{{"cluster_id", req.ClusterID}, {"server_id", req.ServerID}} {
+		if err := usage.ValidateID(id.field, id.v); err != nil {
+			return fieldError(err)
+		}
 	}
 	s.metrics.sessions.WithLabelValues("issued").Inc()
 	writeJSON(w, http.StatusOK, usage.SessionReply{
 		Token: s.tokens.issue(req.ClusterID, req.ServerID, now),
 		Bits:  s.cfg.Bits,
 	})
+	return nil
+}
+
+// clientIP is the rate limiter's key. It is never logged or stored. The
+// ClientIPHeader is believed only when the connection comes from a
+// trusted proxy; the client is then the last address in it that is not a
+// trusted proxy itself.
+func (s *Server) clientIP(r *http.Request) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
+	}
+	h := s.cfg.ClientIPHeader
+	if h == "" || !s.trusted(peer) {
+		return peer
+	}
+	var addrs []string
+	for _, v := range r.Header.Values(h) {
+		addrs = append(addrs, strings.Split(v, ",")...)
+	}
+	for i := len(addrs) - 1; i >= 0; i-- {
+		a := strings.TrimSpace(addrs[i])
+		if a == "" {
+			continue
+		}
+		if !s.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (s *Server) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

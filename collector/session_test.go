@@ -19,17 +19,18 @@ func TestSession(t *testing.T) {
 	if strings.Contains(m["token"].(string), ":") {
 		t.Errorf("token %q has a ':', which would break the stamp", m["token"])
 	}
-	long := strings.Repeat("é", MaxIDLen)
+	long := strings.Repeat("a", usage.MaxIDLen)
 	if code, m, _ := e.post("/session", usage.SessionRequest{ClusterID: long, ServerID: long}); code != 200 {
-		t.Errorf("IDs of %d characters: got %d %v, want 200", MaxIDLen, code, m)
+		t.Errorf("IDs of %d characters: got %d %v, want 200", usage.MaxIDLen, code, m)
 	}
 	for name, body := range map[string]any{
 		"empty cluster":  usage.SessionRequest{ServerID: "s"},
 		"empty server":   usage.SessionRequest{ClusterID: "c"},
-		"129 characters": usage.SessionRequest{ClusterID: strings.Repeat("a", MaxIDLen+1), ServerID: "s"},
+		"129 characters": usage.SessionRequest{ClusterID: strings.Repeat("a", usage.MaxIDLen+1), ServerID: "s"},
 		"control char":   usage.SessionRequest{ClusterID: "c\x00", ServerID: "s"},
 		"newline":        usage.SessionRequest{ClusterID: "c", ServerID: "s\n"},
 		"invalid UTF-8":  `{"cluster_id":"\xff","server_id":"s"}`,
+		"non-ASCII":      usage.SessionRequest{ClusterID: "clüster", ServerID: "s"},
 		"not JSON":       "hello",
 		"too large":      `{"cluster_id":"` + strings.Repeat("a", 8<<10) + `"}`,
 	} {
@@ -82,10 +83,22 @@ func TestLimiterBounded(t *testing.T) {
 	if n := l.size(); n > 100 {
 		t.Errorf("limiter remembers %d addresses, want at most 100", n)
 	}
-	// Idle clients are forgotten: their buckets are full again.
-	l.allow("x", now.Add(time.Hour))
-	if n := l.size(); n != 1 {
-		t.Errorf("after an idle hour the limiter remembers %d addresses, want 1", n)
+}
+
+// TestLimiterEvictsLeastRecent: a flood of new addresses filling the
+// limiter never frees a client that is being limited right now: the
+// least recently seen address goes first, not an arbitrary one.
+func TestLimiterEvictsLeastRecent(t *testing.T) {
+	l := newLimiter(0.001, 2, 100)
+	now := time.Now()
+	for range 2 {
+		l.allow("greedy", now)
+	}
+	for i := range 10_000 {
+		l.allow("10.1."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256), now)
+		if ok, _ := l.allow("greedy", now); ok {
+			t.Fatalf("after %d new addresses the limited client got a fresh burst", i+1)
+		}
 	}
 }
 

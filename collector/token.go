@@ -8,12 +8,9 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
-)
 
-// MaxIDLen is the most characters a cluster or server ID may have.
-const MaxIDLen = 128
+	"github.com/krakend-usage/krakend-usage/usage"
+)
 
 // Token errors: every one is answered 401.
 var (
@@ -34,7 +31,7 @@ const tokenVersion = 1
 // resource.
 type signer struct {
 	key []byte
-	ttl time.Duration // 0: never expires
+	ttl time.Duration // negative: never expires
 }
 
 type claims struct {
@@ -62,7 +59,7 @@ func (s *signer) mac(p []byte) []byte {
 }
 
 // maxTokenLen bounds what verify decodes: the longest token issue makes.
-var maxTokenLen = b64.EncodedLen(1+8+4+2*4*MaxIDLen) + 1 + b64.EncodedLen(sha256.Size)
+var maxTokenLen = b64.EncodedLen(1+8+4+2*usage.MaxIDLen) + 1 + b64.EncodedLen(sha256.Size)
 
 func (s *signer) verify(tok string, now time.Time) (claims, error) {
 	if len(tok) > maxTokenLen {
@@ -99,21 +96,8 @@ func (s *signer) verify(tok string, now time.Time) (claims, error) {
 	if len(rest) != 0 {
 		return claims{}, errTokenMalformed
 	}
-	if s.ttl > 0 && now.Sub(c.issued) > s.ttl {
+	if s.ttl >= 0 && now.Sub(c.issued) > s.ttl {
 		return claims{}, errTokenExpired
 	}
 	return c, nil
-}
-
-// validID reports whether id is 1..MaxIDLen printable characters.
-func validID(id string) bool {
-	if id == "" || len(id) > 4*MaxIDLen || !utf8.ValidString(id) || utf8.RuneCountInString(id) > MaxIDLen {
-		return false
-	}
-	for _, r := range id {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,5 +1,9 @@
 // Command usage-collector receives krakend-usage reports, verifies them,
 // stores them and shows them on a dashboard. See collector/README.md.
+//
+// main only wires the process to [run]: flags and environment (flags.go),
+// the database (db.go) and the listeners (serve.go). Package collector is
+// the library that does the work.
 package main
 
 import (
@@ -10,18 +14,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/krakend-usage/krakend-usage/collector"
 )
+
+// errUsage is wrapped by run's errors about the command line or the
+// environment; the command exits 2 for them.
+var errUsage = errors.New("usage error")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := collector.Run(ctx, os.Args[1:])
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	case errors.Is(err, collector.ErrUsage):
+	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "usage-collector:", err)
 		os.Exit(2)
 	default:

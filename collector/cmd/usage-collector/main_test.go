@@ -31,9 +31,14 @@ var (
 	buildErr  error
 )
 
-// binary builds the real command once per test run.
+// binary builds the real command once per test run, or returns
+// $USAGE_COLLECTOR_TEST_BINARY, to run the same tests against another
+// build (an older release, for a comparison).
 func binary(t *testing.T) string {
 	t.Helper()
+	if b := os.Getenv("USAGE_COLLECTOR_TEST_BINARY"); b != "" {
+		return b
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "usage-collector-test")
 		if err != nil {
@@ -63,16 +68,23 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan error
 }
 
 var addrRE = regexp.MustCompile(`addr=(\S+)`)
 
-// start runs the binary on a loopback port and waits until it listens.
+// start runs the binary on a loopback port over the SQLite file db and
+// waits until it listens.
 func start(t *testing.T, db string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", "sqlite:" + db, "-bits", "8"}, args...)...)
+	return startDSN(t, "sqlite:"+db, args...)
+}
+
+// startDSN runs the binary over the database dsn.
+func startDSN(t *testing.T, dsn string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", dsn, "-bits", "8"}, args...)...)
 	cmd.Env = append(os.Environ(), "USAGE_COLLECTOR_SECRET=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -81,7 +93,7 @@ func start(t *testing.T, db string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, logs: new(bytes.Buffer), done: make(chan error, 1)}
+	p := &proc{cmd: cmd, logs: new(syncBuffer), done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -261,6 +273,19 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-db", "mysql://x"}, "", 2},
 		{nil, "USAGE_COLLECTOR_BITS=lots", 2},
 		{[]string{"-listen", "256.0.0.1:99999"}, "", 1},
+		{[]string{"-version"}, "", 0},
+		{[]string{"-bits", "29"}, "", 2},
+		{[]string{"-bits", "0"}, "", 2},
+		{nil, "USAGE_COLLECTOR_BITS=40", 2},
+		{[]string{"-db", "sqlite:"}, "", 2},
+		{[]string{"-db", "sqlite::memory:"}, "", 2},
+		{[]string{"-db", "sqlite:file:x.db?mode=memory"}, "", 2},
+		{[]string{"-session-path", "/metrics"}, "", 2},
+		{[]string{"-report-path", "/a b"}, "", 2},
+		{[]string{"-client-ip-header", "X-Forwarded-For"}, "", 2},
+		{[]string{"-client-ip-header", "X-Forwarded-For", "-trusted-proxies", "10.0.0.0/33"}, "", 2},
+		{[]string{"-log-level", "loud"}, "", 2},
+		{[]string{"-max-conns", "1"}, "", 2},
 	} {
 		cmd := exec.Command(binary(t), append([]string{"-db", "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, tt.args...)...)
 		cmd.Env = append(os.Environ(), tt.env)
@@ -272,6 +297,12 @@ func TestExitCodes(t *testing.T) {
 		}
 		if code != tt.code {
 			t.Errorf("%v %s: exit code %d, want %d\n%s", tt.args, tt.env, code, tt.code, out)
+		}
+		if code == 2 && len(tt.args) > 1 && !bytes.Contains(out, []byte(tt.args[len(tt.args)-2])) && !bytes.Contains(out, []byte(tt.args[0])) {
+			t.Errorf("%v: the error does not name the flag:\n%s", tt.args, out)
+		}
+		if code != 0 && bytes.Contains(out, []byte("panic")) {
+			t.Errorf("%v: panicked:\n%s", tt.args, out)
 		}
 	}
 }

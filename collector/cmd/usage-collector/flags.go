@@ -1,0 +1,194 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector"
+	"github.com/krakend-usage/krakend-usage/usage"
+)
+
+// envPrefix prefixes the environment variable of every flag: -max-body
+// falls back to USAGE_COLLECTOR_MAX_BODY.
+const envPrefix = "USAGE_COLLECTOR_"
+
+// Secrets are read from the environment only, never from flags, so that
+// they do not show in the process list.
+const (
+	secretEnv     = envPrefix + "SECRET"      // token-signing key
+	adminTokenEnv = envPrefix + "ADMIN_TOKEN" // bearer token of the admin routes
+)
+
+// Defaults of the command that package collector does not have.
+const (
+	defaultListen   = ":8090"
+	defaultDB       = "sqlite:./usage.db"
+	defaultMaxConns = 1024
+	adminMaxConns   = 64
+)
+
+// options are the command line, each flag with an env fallback.
+type options struct {
+	listen, adminListen, db     string
+	clientIPHeader, proxies     string
+	sessionPath, reportPath     string
+	logLevel                    string
+	bits                        uint
+	maxBody, bodyMemory         int64
+	expiration, tokenTTL, drain time.Duration
+	queueTimeout                time.Duration
+	sessionRate                 float64
+	sessionBurst, maxClients    int
+	maxConns                    int
+	version                     bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("usage-collector", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", defaultListen, "address of the intake: session and report endpoints, /healthz (and the admin routes unless -admin-listen)")
+	fs.StringVar(&o.adminListen, "admin-listen", "", "address of the admin routes (dashboard, /api/*, /metrics), e.g. 127.0.0.1:8091; empty: served on -listen")
+	fs.StringVar(&o.db, "db", defaultDB, "database: sqlite:PATH, or a PostgreSQL DSN (postgres://... or key=value)")
+	fs.UintVar(&o.bits, "bits", usage.OriginalHashBits, fmt.Sprintf("proof-of-work bits a report must carry, 1 to %d (above %d refuses original krakend-usage clients)", usage.MaxHashBits, usage.OriginalHashBits))
+	fs.Int64Var(&o.maxBody, "max-body", collector.DefaultMaxBody, "largest request body, in bytes")
+	fs.Int64Var(&o.bodyMemory, "body-memory", collector.DefaultBodyMemory, "bytes of request bodies read at once, at most; beyond it large bodies get 503")
+	fs.DurationVar(&o.expiration, "expiration", collector.DefaultExpiration, "how far a report's time may be from the server clock")
+	fs.DurationVar(&o.tokenTTL, "token-ttl", collector.DefaultTokenTTL, "session token lifetime (0: never expires)")
+	fs.DurationVar(&o.queueTimeout, "queue-timeout", collector.DefaultQueueTimeout, "how long a report may wait for the database writer before a 503")
+	fs.StringVar(&o.sessionPath, "session-path", "/session", "path of the session endpoint")
+	fs.StringVar(&o.reportPath, "report-path", "/report", "path of the report endpoint")
+	fs.Float64Var(&o.sessionRate, "session-rate", collector.DefaultSessionRate, "sessions per second per client IP, on average (negative: no limit)")
+	fs.IntVar(&o.sessionBurst, "session-burst", collector.DefaultSessionBurst, "sessions a client IP may open at once")
+	fs.IntVar(&o.maxClients, "max-clients", collector.DefaultMaxClients, "client IPs the rate limiter remembers (in memory only)")
+	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
+	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
+	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: usage-collector [flags]\n\nEvery flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).\nThe token-signing key comes from %s or is generated and kept in the database;\nthe admin routes require \"Authorization: Bearer $%s\" when it is set.\n\n", envPrefix, envPrefix, secretEnv, adminTokenEnv)
+		fs.PrintDefaults()
+	}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if o.bits < 1 || o.bits > usage.MaxHashBits {
+		return nil, fmt.Errorf("%w: -bits %d: want 1 to %d (usage.MaxHashBits: no reporter mints more, and 0 would drop the proof of work)", errUsage, o.bits, usage.MaxHashBits)
+	}
+	if o.maxConns < 16 {
+		return nil, fmt.Errorf("%w: -max-conns %d: want at least 16", errUsage, o.maxConns)
+	}
+	if _, err := o.level(); err != nil {
+		return nil, err
+	}
+	if _, err := o.trustedProxies(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *options) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return 0, fmt.Errorf("%w: -log-level %q: want debug, info, warn or error", errUsage, o.logLevel)
+	}
+	return l, nil
+}
+
+// trustedProxies parses -trusted-proxies: CIDRs, or addresses meaning
+// just themselves.
+func (o *options) trustedProxies() ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, f := range strings.Split(o.proxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%w: -trusted-proxies %q: want CIDRs or addresses", errUsage, f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	if o.clientIPHeader != "" && len(ps) == 0 {
+		return nil, fmt.Errorf("%w: -client-ip-header %q needs -trusted-proxies: anyone could otherwise choose their address", errUsage, o.clientIPHeader)
+	}
+	return ps, nil
+}
+
+// config is the collector.Config the options describe.
+func (o *options) config(key []byte, log *slog.Logger) collector.Config {
+	ttl := o.tokenTTL
+	if ttl == 0 {
+		ttl = -1 // never expires
+	}
+	proxies, _ := o.trustedProxies() // checked by parseFlags
+	return collector.Config{
+		Bits: o.bits, MaxBody: o.maxBody, BodyMemory: o.bodyMemory, Expiration: o.expiration,
+		TokenTTL: ttl, QueueTimeout: o.queueTimeout,
+		SessionPath: o.sessionPath, ReportPath: o.reportPath,
+		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
+		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
+		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
+		Secret: key, Logger: log,
+	}
+}
+
+// warnings are what the options allow but an operator should hear of.
+func (o *options) warnings(log *slog.Logger) {
+	if o.bits > usage.OriginalHashBits {
+		log.Warn(fmt.Sprintf("collector: -bits %d is above %d: original krakend-usage clients always mint %d bits, so every report of theirs will be refused", o.bits, usage.OriginalHashBits, usage.OriginalHashBits))
+	}
+	if o.adminListen == "" && os.Getenv(adminTokenEnv) == "" {
+		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address: set -admin-listen or " + adminTokenEnv + " to keep them private")
+	}
+}
+
+// flagOf names the flag behind each collector.Config field.
+var flagOf = map[string]string{
+	"Bits": "-bits", "MaxBody": "-max-body", "BodyMemory": "-body-memory", "Expiration": "-expiration",
+	"TokenTTL": "-token-ttl", "QueueTimeout": "-queue-timeout", "SessionPath": "-session-path",
+	"ReportPath": "-report-path", "SessionBurst": "-session-burst", "MaxClients": "-max-clients",
+	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
+}
+
+// configError is a usage error naming the flag of a *collector.ConfigError.
+func configError(err error) error {
+	var ce *collector.ConfigError
+	if errors.As(err, &ce) {
+		if f, ok := flagOf[ce.Field]; ok {
+			return fmt.Errorf("%w: %s %q: %s", errUsage, f, ce.Value, ce.Reason)
+		}
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}

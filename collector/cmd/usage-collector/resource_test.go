@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/hashcash"
+)
+
+// Bounds the resource tests assert, with the collector's defaults.
+const (
+	maxRSS         = 300 << 20
+	maxHealthzWait = 5 * time.Second // every /healthz answered within this (before: 45 s timeouts)
+	maxStatsAnswer = 64 << 10
+)
+
+// peakRSS reads the process's peak resident set size (VmHWM) from /proc.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}
+
+// probe calls /healthz on a fresh connection every 20ms until stop is
+// closed, and returns the latencies; a call that fails counts as
+// maxHealthzWait*10.
+func probe(url string, stop <-chan struct{}) <-chan []time.Duration {
+	out := make(chan []time.Duration, 1)
+	go func() {
+		c := &http.Client{Timeout: maxHealthzWait * 10, Transport: &http.Transport{DisableKeepAlives: true}}
+		var lat []time.Duration
+		for {
+			select {
+			case <-stop:
+				out <- lat
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			start := time.Now()
+			resp, err := c.Get(url + "/healthz")
+			d := time.Since(start)
+			if err != nil || resp.StatusCode != 200 {
+				d = maxHealthzWait * 10
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+			lat = append(lat, d)
+		}
+	}()
+	return out
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[int(float64(len(ds)-1)*q)]
+}
+
+// abuse runs attack against a fresh collector with the default limits
+// while /healthz is probed, then checks the peak RSS and /healthz. With
+// nofile > 0 the collector runs with that many file descriptors at most.
+func abuse(t *testing.T, name string, nofile uint64, attack func(t *testing.T, p *proc)) {
+	t.Helper()
+	p := start(t, filepath.Join(t.TempDir(), "usage.db"))
+	if nofile > 0 {
+		lim := unix.Rlimit{Cur: nofile, Max: nofile}
+		if err := unix.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+			t.Fatalf("prlimit: %v", err)
+		}
+	}
+	stop := make(chan struct{})
+	lats := probe(p.url, stop)
+	attack(t, p)
+	close(stop)
+	lat := <-lats
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	t.Logf("%s: peak RSS %d MB, /healthz p50 %s p99 %s max %s over %d calls",
+		name, rss>>20, quantile(lat, .5), quantile(lat, .99), quantile(lat, 1), len(lat))
+	if rss > maxRSS {
+		t.Errorf("%s: peak RSS %d MB, want under %d MB", name, rss>>20, maxRSS>>20)
+	}
+	if m := quantile(lat, 1); m > maxHealthzWait {
+		t.Errorf("%s: slowest /healthz %s, want every one within %s", name, m, maxHealthzWait)
+	}
+}
+
+// TestLargeBodiesBounded: 200 clients at once, three times each, send
+// 2 MiB bodies with a bad token. The collector reads a bounded number at a
+// time and answers the rest 503 with Retry-After.
+func TestLargeBodiesBounded(t *testing.T) {
+	extra := make([]byte, (2<<20)*3/4-1024) // base64: just under 2 MiB
+	body := []byte(fmt.Sprintf(`{"token":"bad","pow":"x","data":{"version":"v","extra":%q}}`, base64.StdEncoding.EncodeToString(extra)))
+	if len(body) > 2<<20 {
+		t.Fatalf("body of %d bytes", len(body))
+	}
+	abuse(t, "200 concurrent 2 MiB bodies, bad token", 0, func(t *testing.T, p *proc) {
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 200 {
+			wg.Go(func() {
+				<-start
+				c := &http.Client{Timeout: time.Minute}
+				for range 3 {
+					resp, err := c.Post(p.url+"/report", "application/json", bytes.NewReader(body))
+					code := -1
+					if err == nil {
+						code = resp.StatusCode
+						if code == 503 && resp.Header.Get("Retry-After") == "" {
+							t.Error("503 without Retry-After")
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					mu.Lock()
+					codes[code]++
+					mu.Unlock()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		t.Logf("answers: %v", codes)
+		for code := range codes {
+			if code != 401 && code != 503 && code != -1 {
+				t.Errorf("%d answers %d, want 401 (read), 503 (no room) or the connection closed after a 503", codes[code], code)
+			}
+		}
+		if codes[401] == 0 || codes[503] == 0 {
+			t.Error("want some bodies read (401) and some refused (503)")
+		}
+	})
+}
+
+// TestIdleConnectionsBounded: 3,000 idle keep-alive connections to a
+// collector allowed 2,000 file descriptors do not exhaust them, and do not
+// starve a new client: /healthz keeps answering.
+func TestIdleConnectionsBounded(t *testing.T) {
+	abuse(t, "3000 idle keep-alive connections, 2000 descriptors", 2000, func(t *testing.T, p *proc) {
+		addr := strings.TrimPrefix(p.url, "http://")
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for range 3000 {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			conns = append(conns, c)
+			// One request, then idle: a keep-alive connection held open.
+			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
+		// While they are held, a new client must get through, every time.
+		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true}}
+		for i := range 50 {
+			start := time.Now()
+			resp, err := c.Get(p.url + "/healthz")
+			if err != nil {
+				t.Fatalf("/healthz %d with the connections held: %v", i, err)
+			}
+			resp.Body.Close()
+			if d := time.Since(start); resp.StatusCode != 200 || d > maxHealthzWait {
+				t.Fatalf("/healthz %d with the connections held: %d after %s", i, resp.StatusCode, d)
+			}
+		}
+	})
+}
+
+// TestHugeFieldsKeepStatsSmall: reports with 600 KB versions are refused,
+// so /api/stats, called 20 at a time meanwhile, stays small.
+func TestHugeFieldsKeepStatsSmall(t *testing.T) {
+	abuse(t, "50 reports with 600 KB fields, 20 parallel /api/stats", 0, func(t *testing.T, p *proc) {
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Go(func() {
+				cl, sv := "huge-c", fmt.Sprintf("huge-s%d", i)
+				tok := session(t, p.url, cl, sv)
+				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: fmt.Sprintf("%d-%s", i, strings.Repeat("v", 600<<10)), OS: "linux", Arch: "amd64",
+					ClusterID: cl, ServerID: sv, Time: time.Now().Unix()}}
+				h, _ := req.Data.Hash()
+				req.Pow, _ = (&hashcash.Minter{Bits: 8}).Mint(tok + h)
+				b, _ := json.Marshal(req)
+				if code := post(t, p.url, b); code != 400 {
+					t.Errorf("report with a 600 KB version: got %d, want 400", code)
+				}
+			})
+		}
+		var biggest int
+		var mu sync.Mutex
+		for range 20 {
+			wg.Go(func() {
+				for range 5 {
+					resp, err := http.Get(p.url + "/api/stats")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					n, _ := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					mu.Lock()
+					biggest = max(biggest, int(n))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("largest /api/stats answer: %d bytes", biggest)
+		if biggest > maxStatsAnswer {
+			t.Errorf("/api/stats answered %d bytes, want at most %d", biggest, maxStatsAnswer)
+		}
+	})
+}

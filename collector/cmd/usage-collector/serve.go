@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/krakend-usage/krakend-usage/collector"
+)
+
+// Timeouts of the HTTP servers. A report is answered within
+// -queue-timeout plus store.CommitTimeout, well inside writeTimeout; an
+// idle keep-alive connection is closed soon, so idle clients cannot hold
+// the connection limit.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 30 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise the module version from the build info is printed.
+var version = ""
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+		v = bi.Main.Version
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
+}
+
+// run runs the collector until ctx is done, then stops accepting
+// connections, lets in-flight requests finish (up to -shutdown-timeout),
+// commits pending reports and returns nil.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "usage-collector", versionString())
+		return nil
+	}
+	level, _ := o.level()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	kind, path, err := dbKind(o.db)
+	if err != nil {
+		return err
+	}
+	// A bad configuration is refused before anything is created on disk.
+	if _, err := collector.New(nil, o.config(make([]byte, 32), log)); err != nil {
+		return configError(err)
+	}
+	o.warnings(log)
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := openStore(openCtx, o.db)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("collector: closing database", "err", err)
+		}
+	}()
+	key, err := secret(openCtx, st)
+	if err != nil {
+		return err
+	}
+	srv, err := collector.New(st, o.config(key, log))
+	if err != nil {
+		return configError(err)
+	}
+
+	servers := []*server{{name: "intake", addr: o.listen, h: srv, maxConns: o.maxConns}}
+	if o.adminListen != "" {
+		servers = append(servers, &server{name: "admin", addr: o.adminListen, h: srv.Admin(), maxConns: adminMaxConns})
+	}
+	for _, s := range servers {
+		if err := s.listen(log); err != nil {
+			return err
+		}
+	}
+	dbAttr := []any{"db", kind}
+	if kind == "sqlite" {
+		dbAttr = append(dbAttr, "path", path)
+	}
+	for _, s := range servers {
+		log.Info("collector: listening", append([]any{"server", s.name, "addr", s.ln.Addr().String(), "bits", o.bits, "version", versionString()}, dbAttr...)...)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range servers {
+		g.Go(func() error {
+			if err := s.hs.Serve(s.ln); err != http.ErrServerClosed {
+				return fmt.Errorf("collector: %s: %w", s.name, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("collector: shutting down, draining in-flight requests")
+		sctx, scancel := context.WithTimeout(context.Background(), o.drain)
+		defer scancel()
+		for _, s := range servers {
+			if err := s.hs.Shutdown(sctx); err != nil {
+				return fmt.Errorf("collector: shutdown: %w", err)
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	log.Info("collector: stopped")
+	return nil
+}
+
+// server is one listener with its HTTP server.
+type server struct {
+	name, addr string
+	h          http.Handler
+	maxConns   int
+	ln         net.Listener
+	hs         *http.Server
+	open       atomic.Int64
+	shedding   atomic.Bool
+}
+
+// listen binds the address. At most maxConns connections are open at
+// once (more wait in the kernel's backlog); from nine tenths of it on,
+// keep-alive is switched off, which closes the idle connections at once,
+// until the count is back under half.
+func (s *server) listen(log *slog.Logger) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.ln = netutil.LimitListener(ln, s.maxConns)
+	s.hs = &http.Server{
+		Handler:           s.h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         s.connState,
+	}
+	return nil
+}
+
+func (s *server) connState(_ net.Conn, state http.ConnState) {
+	var n int64
+	switch state {
+	case http.StateNew:
+		n = s.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		n = s.open.Add(-1)
+	default:
+		return
+	}
+	high, low := int64(s.maxConns)*9/10, int64(s.maxConns)/2
+	if n >= high && s.shedding.CompareAndSwap(false, true) {
+		s.hs.SetKeepAlivesEnabled(false)
+	} else if n < low && s.shedding.CompareAndSwap(true, false) {
+		s.hs.SetKeepAlivesEnabled(true)
+	}
+}
