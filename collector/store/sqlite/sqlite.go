@@ -66,8 +66,9 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	c.SetMaxOpenConns(1)
 	cp := startCheckpointer(c)
 	s, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{
-		Migrate: sqlstore.SQLiteSchema,
-		Prepare: true,
+		Migrate:  sqlstore.SQLiteSchema,
+		HasTable: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`,
+		Prepare:  true,
 	}, cp.close)
 	if err != nil {
 		w.Close()

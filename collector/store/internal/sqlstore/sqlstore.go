@@ -23,6 +23,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,6 +44,13 @@ type Dialect struct {
 	Prepare bool
 	// Retry reports whether a failed transaction should run again.
 	Retry func(error) bool
+	// RowLock is appended to the SELECTs that read a row the transaction
+	// then updates (" FOR UPDATE" on PostgreSQL, where collectors write
+	// concurrently; SQLite transactions are serialised anyway).
+	RowLock string
+	// HasTable is a query counting the tables named by its argument in
+	// the current schema.
+	HasTable string
 }
 
 // DB is a store.Store over two database/sql pools.
@@ -66,6 +74,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error)
 		return nil, err
 	}
 	for name, q := range queries {
+		q = strings.ReplaceAll(q, "{lock}", d.RowLock)
 		if s.d.Dollar {
 			q = dollar(q)
 		}
@@ -93,13 +102,60 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate: lock: %w", err)
 		}
 	}
+	if err := s.checkVersion(ctx, tx); err != nil {
+		return err
+	}
 	for _, q := range s.d.Migrate {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: migrate: %w (in %.60q)", err, q)
 		}
 	}
+	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO NOTHING`
+	if s.d.Dollar {
+		put = dollar(put)
+	}
+	if _, err := tx.ExecContext(ctx, put, []byte(schemaVersion)); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// ErrSchema is returned by Open for a database written by an older
+// collector whose tables this one cannot use.
+var ErrSchema = errors.New("store: database schema from an older collector")
+
+// checkVersion refuses a database of another schema version: one with
+// the first collector's tables (it had a "breakdown" table) and no
+// version, or a version other than schemaVersion.
+func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) error {
+	q := s.d.HasTable
+	if s.d.Dollar {
+		q = dollar(q)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, "meta").Scan(&n); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if n == 0 {
+		return nil // a new database
+	}
+	var v []byte
+	get := `SELECT value FROM meta WHERE key = 'schema'`
+	switch err := tx.QueryRowContext(ctx, get).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := tx.QueryRowContext(ctx, q, "breakdown").Scan(&n); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", ErrSchema)
+		}
+	case err != nil:
+		return fmt.Errorf("store: migrate: %w", err)
+	case string(v) != schemaVersion:
+		return fmt.Errorf("%w (version %q, want %s)", ErrSchema, v, schemaVersion)
 	}
 	return nil
 }

@@ -1,0 +1,77 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+)
+
+// pruneBatch is how many rows one pruning transaction deletes: small, so
+// the writer's next batch of reports never waits long behind it.
+const pruneBatch = 2000
+
+// Prune implements store.Store. Each batch is its own transaction on the
+// writer pool, interleaved with the insert transactions.
+func (s *DB) Prune(ctx context.Context, now, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		n, err := s.pruneReports(ctx, cutoff.UnixMilli())
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store: prune reports: %w", err)
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	// A stamp is fresh on the server's UTC day ±1 of its date, and it is
+	// stored on the day received, so one received two days ago or more
+	// can no longer be replayed: hashcash.Verify refuses its date first.
+	if err := s.pruneLoop(ctx, "p.stamps", store.DayKey(now)-2); err != nil {
+		return total, fmt.Errorf("store: prune stamps: %w", err)
+	}
+	// A week's marks are needed while reports can arrive for that week.
+	if err := s.pruneLoop(ctx, "p.marks", store.WeekKey(store.DayKey(now))-1); err != nil {
+		return total, fmt.Errorf("store: prune week marks: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, s.q["p.zero"]); err != nil {
+		return total, fmt.Errorf("store: prune counters: %w", err)
+	}
+	return total, nil
+}
+
+// pruneReports deletes one batch of reports and takes them off the
+// retained count, in one transaction.
+func (s *DB) pruneReports(ctx context.Context, cutoffMS int64) (int64, error) {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer sqlTx.Rollback()
+	res, err := sqlTx.ExecContext(ctx, s.q["p.reports"], cutoffMS, pruneBatch)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if _, err := sqlTx.ExecContext(ctx, s.q["w.total"], "retained", -n); err != nil {
+		return 0, err
+	}
+	return n, sqlTx.Commit()
+}
+
+func (s *DB) pruneLoop(ctx context.Context, name string, before int64) error {
+	for {
+		res, err := s.w.ExecContext(ctx, s.q[name], before, pruneBatch)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n < pruneBatch {
+			return err
+		}
+	}
+}
