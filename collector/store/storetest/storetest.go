@@ -37,6 +37,13 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Stats", testStats},
 		{"StatsEmpty", testStatsEmpty},
 		{"CloseCommitsPending", testCloseCommits},
+		{"Features", testFeatures},
+		{"VersionsWeekly", testVersionsWeekly},
+		{"Growth", testGrowth},
+		{"Range", testRange},
+		{"Clusters", testClusters},
+		{"Prune", testPrune},
+		{"ConcurrentHandles", testConcurrentHandles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
