@@ -37,6 +37,9 @@ type Config struct {
 	// ClientIPHeader, when set (e.g. X-Forwarded-For), names the header
 	// whose last address is the client's, for collectors behind a proxy.
 	ClientIPHeader string
+	// Retention is how long raw reports are kept (default
+	// DefaultRetention, at least MinRetention); see Server.RunRetention.
+	Retention time.Duration
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
@@ -79,6 +82,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxClients == 0 {
 		c.MaxClients = 100_000
 	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -102,6 +108,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
 	case c.MaxClients < 1:
 		return c, &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
+	case c.Retention < MinRetention:
+		return c, &ConfigError{"Retention", c.Retention.String(), "at least " + MinRetention.String()}
 	case len(c.Secret) < 16:
 		return c, &ConfigError{"Secret", "(hidden)", "at least 16 bytes"}
 	}

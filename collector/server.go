@@ -47,7 +47,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 	m := s.metrics
 	s.mux.HandleFunc(cfg.SessionPath, m.instrument("session", s.handleSession))
 	s.mux.HandleFunc(cfg.ReportPath, m.instrument("report", s.handleReport))
-	s.mux.HandleFunc("/api/stats", m.instrument("stats", s.handleStats))
+	s.apiRoutes() // /api/stats, /api/stats.csv, /api/clusters (api.go)
 	s.mux.HandleFunc("/healthz", m.instrument("healthz", s.handleHealth))
 	s.mux.Handle("/metrics", m.handler())
 	s.mux.Handle("/static/", m.instrument("static", staticHandler().ServeHTTP))
@@ -117,18 +117,4 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, "GET")
-		return
-	}
-	st, err := s.store.Stats(r.Context(), s.cfg.Now())
-	if err != nil {
-		s.log.Error("collector: stats", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "database unavailable")
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
 }
