@@ -15,13 +15,16 @@ import (
 // /api/clusters/{id}. Every answer is computed from rollups, so its cost
 // does not grow with the number of stored reports.
 
-// apiRoutes registers the read API on the server's mux.
+// apiRoutes registers the read API and the dashboard's cluster pages
+// on the server's mux.
 func (s *Server) apiRoutes() {
 	m := s.metrics
 	s.mux.HandleFunc("/api/stats", m.instrument("stats", s.handleStats))
 	s.mux.HandleFunc("/api/stats.csv", m.instrument("stats_csv", s.handleStatsCSV))
 	s.mux.HandleFunc("/api/clusters", m.instrument("clusters", s.handleClusters))
 	s.mux.HandleFunc("/api/clusters/{id}", m.instrument("cluster", s.handleCluster))
+	s.mux.HandleFunc("/clusters", m.instrument("dashboard", s.handleClustersPage))
+	s.mux.HandleFunc("/clusters/{id}", m.instrument("dashboard", s.handleClusterPage))
 }
 
 // paramError is a bad query parameter: 400, naming it.
