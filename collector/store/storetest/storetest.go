@@ -75,7 +75,7 @@ func report(cluster, server string, recv time.Time) *store.Report {
 		Arch:       "amd64",
 		Uptime:     42,
 		ReportTime: recv.Truncate(time.Second).UTC(),
-		Stamp:      fmt.Sprintf("1:20:250101:res%d::salt:%x", seq.Add(1), time.Now().UnixNano()),
+		Stamp:      fmt.Sprintf("1:20:%s:res%d::salt:%x", recv.UTC().Format("060102"), seq.Add(1), time.Now().UnixNano()),
 	}
 }
 

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
@@ -62,6 +64,22 @@ func (t *tx) exec(name string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+// execSQL and query run a statement built for this batch; the dialect
+// may prepare it once per batch size (see DB.stmt).
+func (t *tx) execSQL(q string, args ...any) (sql.Result, error) {
+	if st := t.s.stmt(q, false); st != nil {
+		return t.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
+	return t.ExecContext(t.ctx, q, args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	if st := t.s.stmt(q, false); st != nil {
+		return t.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	}
+	return t.QueryContext(t.ctx, q, args...)
+}
+
 func (t *tx) queryRow(name string, args ...any) *sql.Row {
 	if st := t.s.prep[name]; st != nil {
 		return t.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
@@ -89,16 +107,41 @@ func (s *DB) values(head string, n, cols int, tail string) string {
 	return b.String()
 }
 
-// stampHash is the replay key of a stamp: 16 bytes of its SHA-256, so the
-// index stays small whatever the stamp's length.
-func stampHash(stamp string) []byte {
+// stampKey is the replay key of a stamp: the day number of its date
+// (4 bytes, big-endian) then 12 bytes of its SHA-256. The index stays
+// small whatever the stamp's length, new keys land in the index's last
+// days, and stamps too old to verify are one range at its start. A stamp
+// whose date cannot be read gets day 0 (the collector never accepts one).
+func stampKey(stamp string) []byte {
 	h := sha256.Sum256([]byte(stamp))
-	return h[:16]
+	return append(dayPrefix(stampDay(stamp)), h[:12]...)
+}
+
+// stampDay is the day number of a hashcash stamp's YYMMDD date, or 0.
+func stampDay(stamp string) int64 {
+	f := strings.SplitN(stamp, ":", 4)
+	if len(f) < 4 || len(f[2]) < 6 {
+		return 0
+	}
+	t, err := time.Parse("060102", f[2][:6])
+	if err != nil {
+		return 0
+	}
+	return store.DayKey(t)
+}
+
+// dayPrefix is the 4-byte key prefix of a day.
+func dayPrefix(day int64) []byte {
+	return binary.BigEndian.AppendUint32(nil, uint32(max(day, 0)))
 }
 
 // commitOnce runs the phases of an insert transaction. Each phase locks
 // rows of one table in key order (see the package doc).
 func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error) {
+	// The batch's multi-row statements, prepared before the transaction
+	// takes the writer's connection (for a batch without replays).
+	s.stmt(s.stampsSQL(len(rs)), true)
+	s.stmt(s.reportsSQL(len(rs)), true)
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -180,7 +223,7 @@ func (s *DB) claimStamps(t *tx, rs []*store.Report, errs []error) ([]*store.Repo
 	}
 	claims := make([]claim, 0, len(rs))
 	for i, r := range rs {
-		claims = append(claims, claim{stampHash(r.Stamp), i})
+		claims = append(claims, claim{stampKey(r.Stamp), i})
 	}
 	slices.SortStableFunc(claims, func(a, b claim) int { return bytes.Compare(a.hash, b.hash) })
 	// A stamp twice in one batch: the first one claims it.
@@ -192,12 +235,11 @@ func (s *DB) claimStamps(t *tx, rs []*store.Report, errs []error) ([]*store.Repo
 		}
 		uniq = append(uniq, c)
 	}
-	args := make([]any, 0, 2*len(uniq))
+	args := make([]any, 0, len(uniq))
 	for _, c := range uniq {
-		args = append(args, c.hash, store.DayKey(rs[c.i].Received))
+		args = append(args, c.hash)
 	}
-	q := s.values("INSERT INTO stamps(hash, day)", len(uniq), 2, " ON CONFLICT (hash) DO NOTHING RETURNING hash")
-	rows, err := t.QueryContext(t.ctx, q, args...)
+	rows, err := t.query(s.stampsSQL(len(uniq)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("stamps: %w", err)
 	}
@@ -228,9 +270,17 @@ func (s *DB) claimStamps(t *tx, rs []*store.Report, errs []error) ([]*store.Repo
 	return fresh, nil
 }
 
+func (s *DB) stampsSQL(n int) string {
+	return s.values("INSERT INTO stamps(key)", n, 1, " ON CONFLICT (key) DO NOTHING RETURNING key")
+}
+
+func (s *DB) reportsSQL(n int) string {
+	return s.values("INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)",
+		n, 11, "")
+}
+
 func (s *DB) insertReports(t *tx, rs []*store.Report) error {
-	const cols = 11
-	args := make([]any, 0, cols*len(rs))
+	args := make([]any, 0, 11*len(rs))
 	for _, r := range rs {
 		omitted := 0
 		if r.ExtraOmitted {
@@ -239,9 +289,7 @@ func (s *DB) insertReports(t *tx, rs []*store.Report) error {
 		args = append(args, r.Received.UnixMilli(), r.ClusterID, r.ServerID, r.Version, r.OS, r.Arch,
 			r.Uptime, r.ReportTime.Unix(), r.Extra, omitted, r.Stamp)
 	}
-	q := s.values("INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)",
-		len(rs), cols, "")
-	if _, err := t.ExecContext(t.ctx, q, args...); err != nil {
+	if _, err := t.execSQL(s.reportsSQL(len(rs)), args...); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
 	return nil

@@ -22,14 +22,14 @@ func (s *DB) Prune(ctx context.Context, now, cutoff time.Time) (int64, error) {
 		if err != nil {
 			return total, fmt.Errorf("store: prune reports: %w", err)
 		}
-		if n < pruneBatch {
+		if n == 0 {
 			break
 		}
 	}
-	// A stamp is fresh on the server's UTC day ±1 of its date, and it is
-	// stored on the day received, so one received two days ago or more
-	// can no longer be replayed: hashcash.Verify refuses its date first.
-	if err := s.pruneLoop(ctx, "p.stamps", store.DayKey(now)-2); err != nil {
+	// A stamp verifies while the server's UTC day is within one day of
+	// its date: one dated before yesterday can no longer be replayed,
+	// hashcash.Verify refuses it first.
+	if err := s.pruneLoop(ctx, "p.stamps", dayPrefix(store.DayKey(now)-1)); err != nil {
 		return total, fmt.Errorf("store: prune stamps: %w", err)
 	}
 	// A week's marks are needed while reports can arrive for that week.
@@ -50,7 +50,7 @@ func (s *DB) pruneReports(ctx context.Context, cutoffMS int64) (int64, error) {
 		return 0, err
 	}
 	defer sqlTx.Rollback()
-	res, err := sqlTx.ExecContext(ctx, s.q["p.reports"], cutoffMS, pruneBatch)
+	res, err := sqlTx.ExecContext(ctx, s.q["p.reports"], pruneBatch, cutoffMS)
 	if err != nil {
 		return 0, err
 	}
@@ -64,7 +64,7 @@ func (s *DB) pruneReports(ctx context.Context, cutoffMS int64) (int64, error) {
 	return n, sqlTx.Commit()
 }
 
-func (s *DB) pruneLoop(ctx context.Context, name string, before int64) error {
+func (s *DB) pruneLoop(ctx context.Context, name string, before any) error {
 	for {
 		res, err := s.w.ExecContext(ctx, s.q[name], before, pruneBatch)
 		if err != nil {

@@ -13,8 +13,8 @@ const schemaVersion = "2"
 //	reports(id, received_ms, cluster_id, server_id, version, os, arch,
 //	        uptime, report_time, extra, extra_omitted, stamp)
 //	                                          raw reports, pruned by retention
-//	stamps(hash, day)                         replay index: SHA-256 prefix of
-//	                                          each recent stamp, by received day
+//	stamps(key)                               replay index: the stamp's date
+//	                                          and a SHA-256 prefix of it
 //	servers(server_id, cluster_id, first_seen, last_seen, version, os,
 //	        arch, payload)                    latest state per server
 //	clusters(cluster_id, first_seen, last_seen, version, payload,
@@ -50,9 +50,7 @@ var schema = []string{
 		extra {blob},
 		extra_omitted {int} NOT NULL DEFAULT 0,
 		stamp TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS reports_received ON reports(received_ms)`,
-	`CREATE TABLE IF NOT EXISTS stamps (hash {blob} PRIMARY KEY, day {int} NOT NULL){norowid}`,
-	`CREATE INDEX IF NOT EXISTS stamps_day ON stamps(day)`,
+	`CREATE TABLE IF NOT EXISTS stamps (key {blob} PRIMARY KEY){norowid}`,
 	`CREATE TABLE IF NOT EXISTS servers (
 		server_id TEXT PRIMARY KEY,
 		cluster_id TEXT NOT NULL,
@@ -128,8 +126,12 @@ var queries = map[string]string{
 	"w.total": `INSERT INTO totals(name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`,
 
-	"p.reports": `DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_ms < ? ORDER BY received_ms LIMIT ?)`,
-	"p.stamps":  `DELETE FROM stamps WHERE hash IN (SELECT hash FROM stamps WHERE day < ? ORDER BY day LIMIT ?)`,
+	// Reports are pruned oldest id first, looking at one batch of ids at a
+	// time: ids follow the receipt order closely, so no index on
+	// received_ms is needed (it would cost every insert).
+	"p.reports": `DELETE FROM reports WHERE id IN
+		(SELECT id FROM (SELECT id, received_ms FROM reports ORDER BY id LIMIT ?) AS head WHERE received_ms < ?)`,
+	"p.stamps": `DELETE FROM stamps WHERE key IN (SELECT key FROM stamps WHERE key < ? ORDER BY key LIMIT ?)`,
 	"p.marks": `DELETE FROM week_marks WHERE (week, version, server_id) IN
 		(SELECT week, version, server_id FROM week_marks WHERE week < ? LIMIT ?)`,
 	"p.zero": `DELETE FROM latest WHERE n = 0`,

@@ -61,6 +61,30 @@ type DB struct {
 	q       map[string]string
 	prep    map[string]*sql.Stmt
 	closers []func() error
+
+	// multi caches the statements built per batch size (see stmt); only
+	// the writer goroutine uses it.
+	multi map[string]*sql.Stmt
+}
+
+// stmt returns q prepared on the writer pool when the dialect prepares
+// statements and it was prepared before; with prepare set, it prepares it
+// now (never inside a transaction: SQLite's writer pool has one
+// connection). A batch has at most store.MaxBatch rows, so the cache
+// holds at most a few hundred statements.
+func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
+	if !s.d.Prepare {
+		return nil
+	}
+	if st, ok := s.multi[q]; ok || !prepare {
+		return st
+	}
+	st, err := s.w.Prepare(q)
+	if err != nil {
+		return nil // run unprepared; the error shows there
+	}
+	s.multi[q] = st
+	return st
 }
 
 var _ store.Store = (*DB)(nil)
@@ -69,7 +93,7 @@ var _ store.Store = (*DB)(nil)
 // r for reads (they may be the same pool). closers run on Close, after
 // the pools are closed.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error) (*DB, error) {
-	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), closers: closers}
+	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), multi: make(map[string]*sql.Stmt), closers: closers}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -203,6 +227,9 @@ func (s *DB) Close() error {
 	s.b.Close()
 	var first error
 	for _, st := range s.prep {
+		st.Close()
+	}
+	for _, st := range s.multi {
 		st.Close()
 	}
 	if err := s.w.Close(); err != nil && first == nil {
