@@ -90,6 +90,7 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.method', 'GET', COUNT(*) FROM clusters GROUP BY last_seen / 86400`,
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'bpe', '1-2', COUNT(*) FROM servers GROUP BY last_seen / 86400`,
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.size', '6', COUNT(*) FROM clusters GROUP BY last_seen / 86400`,
+		`INSERT INTO latest_weeks(week, kind, value, n) SELECT (day + 3) / 7, kind, value, SUM(n) FROM latest GROUP BY (day + 3) / 7, kind, value`,
 		fmt.Sprintf(`INSERT INTO totals(name, value) VALUES ('reports', %d), ('retained', %d), ('servers', %d), ('clusters', %d)`,
 			s.Reports, s.Reports, s.Servers, s.Clusters),
 	)

@@ -36,8 +36,10 @@ func (s *DB) Prune(ctx context.Context, now, cutoff time.Time) (int64, error) {
 	if err := s.pruneLoop(ctx, "p.marks", store.WeekKey(store.DayKey(now))-1); err != nil {
 		return total, fmt.Errorf("store: prune week marks: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, s.q["p.zero"]); err != nil {
-		return total, fmt.Errorf("store: prune counters: %w", err)
+	for _, q := range []string{"p.zero", "p.zero.weeks"} {
+		if _, err := s.w.ExecContext(ctx, s.q[q]); err != nil {
+			return total, fmt.Errorf("store: prune counters: %w", err)
+		}
 	}
 	return total, nil
 }

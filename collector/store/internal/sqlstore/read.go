@@ -137,8 +137,13 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// breakdowns sums the latest table over the range.
+// breakdowns sums the latest tables over the range.
 func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
+	start := rangeStart(st)
+	monday, _ := store.WeekDays(store.WeekKey(start))
+	if monday < start {
+		monday += 7
+	}
 	endpoints, sizes := map[int64]int64{}, map[int64]int64{}
 	bpe := map[string]int64{}
 	features, methods := map[string]*store.Feature{}, map[string]*store.Feature{}
@@ -187,7 +192,7 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 			feature(methods, value).Clusters += n
 		}
 		return nil
-	}, rangeStart(st))
+	}, start, monday, store.WeekKey(monday))
 	if err != nil {
 		return err
 	}

@@ -351,11 +351,21 @@ func (d *deltas) flush(t *tx) error {
 			return err
 		}
 	}
-	for _, k := range sortedKeys(d.latest, func(a, b lk) int {
+	byKey := func(a, b lk) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
-	}) {
+	}
+	weeks := map[lk]int64{}
+	for _, k := range sortedKeys(d.latest, byKey) {
 		if n := d.latest[k]; n != 0 {
 			if _, err := t.exec("w.latest", k.day, k.kind, k.value, n); err != nil {
+				return err
+			}
+			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+		}
+	}
+	for _, k := range sortedKeys(weeks, byKey) {
+		if n := weeks[k]; n != 0 {
+			if _, err := t.exec("w.latest.week", k.day, k.kind, k.value, n); err != nil {
 				return err
 			}
 		}

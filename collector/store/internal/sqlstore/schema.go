@@ -29,6 +29,8 @@ const schemaVersion = "2"
 //	latest(day, kind, value, n)               servers (or clusters, kinds
 //	                                          "c.*") whose last report is on
 //	                                          that day, by latest value
+//	latest_weeks(week, kind, value, n)        the same summed per ISO week, so
+//	                                          a long range reads weeks, not days
 //	totals(name, value)                       reports, retained, servers,
 //	                                          clusters
 //
@@ -77,6 +79,7 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS week_marks (week {int} NOT NULL, version TEXT NOT NULL, server_id TEXT NOT NULL, PRIMARY KEY (week, version, server_id)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS active (hour {int} PRIMARY KEY, servers {int} NOT NULL, clusters {int} NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS latest (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS latest_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value {int} NOT NULL){norowid}`,
 }
 
@@ -123,6 +126,8 @@ var queries = map[string]string{
 		ON CONFLICT (hour) DO UPDATE SET servers = active.servers + excluded.servers, clusters = active.clusters + excluded.clusters`,
 	"w.latest": `INSERT INTO latest(day, kind, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (day, kind, value) DO UPDATE SET n = latest.n + excluded.n`,
+	"w.latest.week": `INSERT INTO latest_weeks(week, kind, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_weeks.n + excluded.n`,
 	"w.total": `INSERT INTO totals(name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`,
 
@@ -138,9 +143,13 @@ var queries = map[string]string{
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
-	"r.totals":  `SELECT name, value FROM totals`,
-	"r.active":  `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
-	"r.latest":  `SELECT kind, value, SUM(n) FROM latest WHERE day >= ? GROUP BY kind, value`,
+	"r.totals": `SELECT name, value FROM totals`,
+	"r.active": `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
+	// The range's first days up to a Monday from latest, then whole
+	// weeks from latest_weeks: 365 days read 52 weeks and a few days.
+	"r.latest": `SELECT kind, value, SUM(n) FROM (
+		SELECT kind, value, n FROM latest WHERE day >= ? AND day < ?
+		UNION ALL SELECT kind, value, n FROM latest_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
 	"r.days":    `SELECT day, reports, servers, clusters FROM days WHERE day >= ?`,
 	"r.weeks":   `SELECT week, new_clusters, active_clusters FROM weeks WHERE week >= ?`,
 	"r.weekver": `SELECT week, version, servers FROM week_versions WHERE week >= ?`,
