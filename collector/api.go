@@ -25,6 +25,9 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("/api/clusters/{id}", m.instrument("cluster", s.handleCluster))
 	s.mux.HandleFunc("/clusters", m.instrument("dashboard", s.handleClustersPage))
 	s.mux.HandleFunc("/clusters/{id}", m.instrument("dashboard", s.handleClusterPage))
+	if s.cfg.FleetMetrics {
+		m.reg.MustRegister(newFleetCollector(s))
+	}
 }
 
 // paramError is a bad query parameter: 400, naming it.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -305,5 +308,87 @@ func TestRetentionConfig(t *testing.T) {
 	s, err := New(st, Config{Secret: testKey})
 	if err != nil || s.cfg.Retention != DefaultRetention {
 		t.Errorf("default retention: %v, %v", err, s.cfg.Retention)
+	}
+}
+
+// TestFleetMetrics: with FleetMetrics, /metrics has the fleet gauges,
+// their label values bounded by the stats breakdowns.
+func TestFleetMetrics(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for i := range 30 {
+		r := &store.Report{Received: now, ReportTime: now, ClusterID: fmt.Sprint("c", i%3), ServerID: fmt.Sprint("s", i),
+			Version: fmt.Sprintf("2.%d.0", i), OS: "linux", Arch: "arm64", Stamp: fmt.Sprint("1:8:", now.Format("060102"), ":m", i, "::s:0"),
+			Extra: gatewayPayload(3, 3, map[string]int{"GET": 3}, map[string]int{"router": 1})}
+		if err := st.Insert(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, url := serve(t, st, Config{FleetMetrics: true})
+	_, body := getJSON(t, url+"/metrics", nil)
+	for _, want := range []string{`usage_fleet_active{kind="servers",window="24h"} 30`, `usage_fleet_active{kind="clusters",window="30d"} 3`,
+		`usage_fleet_servers_by_platform{arch="arm64",os="linux"} 30`, `usage_fleet_clusters_by_feature{feature="router"} 3`,
+		`usage_fleet_servers_by_feature{feature="router"} 30`, `usage_fleet_servers_by_version{version="other"} 15`, `usage_fleet_reports{stored="kept"} 30`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if n := strings.Count(body, "usage_fleet_servers_by_version{"); n != store.TopValues+1 {
+		t.Errorf("%d version series, want %d (top values and other)", n, store.TopValues+1)
+	}
+	_, url = serve(t, st, Config{})
+	if _, body := getJSON(t, url+"/metrics", nil); strings.Contains(body, "usage_fleet_") {
+		t.Error("fleet gauges exported without FleetMetrics")
+	}
+}
+
+// TestGrafanaDashboard: the shipped dashboard is valid JSON and every
+// usage_* metric its queries use is one the collector exports.
+func TestGrafanaDashboard(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("grafana", "fleet.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatalf("grafana/fleet.json: %v", err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	r := &store.Report{Received: now, ReportTime: now, ClusterID: "c", ServerID: "s", Version: "2.13.2", OS: "linux", Arch: "amd64",
+		Stamp: "1:8:" + now.Format("060102") + ":g::s:0", Extra: gatewayPayload(3, 3, nil, map[string]int{"router": 1})}
+	if err := st.Insert(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	_, url := serve(t, st, Config{FleetMetrics: true})
+	_, metrics := getJSON(t, url+"/metrics", nil)
+	metric := regexp.MustCompile(`usage_[a-z_]+`)
+	if len(d.Panels) < 6 {
+		t.Errorf("%d panels", len(d.Panels))
+	}
+	for _, p := range d.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			for _, m := range metric.FindAllString(q.Expr, -1) {
+				if !strings.Contains(metrics, "# TYPE "+m+" ") {
+					t.Errorf("panel %q queries %s, which /metrics does not export", p.Title, m)
+				}
+			}
+		}
 	}
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// Retention is how long raw reports are kept (default
 	// DefaultRetention, at least MinRetention); see Server.RunRetention.
 	Retention time.Duration
+	// FleetMetrics adds gauges of the fleet to /metrics (usage_fleet_*),
+	// computed from the stats at most every 30 seconds.
+	FleetMetrics bool
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().

@@ -40,6 +40,7 @@ type options struct {
 	maxBody                     int64
 	expiration, tokenTTL, drain time.Duration
 	retention                   time.Duration
+	fleetMetrics                bool
 	sessionRate                 float64
 	sessionBurst, maxClients    int
 }
@@ -61,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxClients, "max-clients", 100_000, "client IPs the rate limiter remembers (in memory only)")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP when behind a proxy, e.g. X-Forwarded-For (last address wins)")
 	fs.DurationVar(&o.retention, "retention", DefaultRetention, "how long raw reports are kept (at least 1m); stats come from rollups and never lose history")
+	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: usage-collector [flags]\n\nEvery flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY);\nthe token-signing key comes from %s or is generated and kept in the database.\n\n", EnvPrefix, EnvPrefix, SecretEnv)
@@ -149,7 +151,7 @@ func Run(ctx context.Context, args []string) error {
 		Bits: o.bits, MaxBody: o.maxBody, Expiration: o.expiration, TokenTTL: o.tokenTTL,
 		SessionPath: o.sessionPath, ReportPath: o.reportPath,
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
-		ClientIPHeader: o.clientIPHeader, Secret: key, Logger: log, Retention: o.retention,
+		ClientIPHeader: o.clientIPHeader, Secret: key, Logger: log, Retention: o.retention, FleetMetrics: o.fleetMetrics,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
