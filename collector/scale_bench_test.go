@@ -53,8 +53,13 @@ func BenchmarkStatsScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchScale(b, st, db, "sqlite", sc, func() int64 {
-			fi, _ := os.Stat(path)
-			return fi.Size()
+			var n int64
+			for _, p := range []string{path, path + "-wal"} {
+				if fi, err := os.Stat(p); err == nil {
+					n += fi.Size()
+				}
+			}
+			return n
 		})
 	})
 	b.Run("postgres", func(b *testing.B) {

@@ -171,10 +171,11 @@ func (s *DB) server(t *tx, rs []*store.Report, d *deltas, joined map[*store.Repo
 	return err
 }
 
-// payloadOf is r's parsed payload, parsed here when the caller did not.
+// payloadOf is r's parsed payload (DB.Insert parsed it when the caller
+// did not).
 func payloadOf(r *store.Report) *store.Payload {
-	if r.Payload == nil {
-		return store.ParsePayload(r.Extra, r.ExtraOmitted)
+	if r.Payload == nil { // cannot happen through Insert
+		return &store.Payload{Endpoints: -1, Backends: -1}
 	}
 	return r.Payload
 }

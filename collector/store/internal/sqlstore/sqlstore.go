@@ -200,8 +200,13 @@ func dollar(q string) string {
 	return b.String()
 }
 
-// Insert implements store.Store.
+// Insert implements store.Store. It parses r's payload, when the caller
+// did not, here in the caller's goroutine: the single writer only reads
+// the result.
 func (s *DB) Insert(ctx context.Context, r *store.Report) error {
+	if r.Payload == nil {
+		r.Payload = store.ParsePayload(r.Extra, r.ExtraOmitted)
+	}
 	return s.b.Insert(ctx, r)
 }
 
