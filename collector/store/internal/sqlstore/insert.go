@@ -80,6 +80,25 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 	return t.QueryContext(t.ctx, q, args...)
 }
 
+// upsert adds rows (distinct keys, in key order) to a counter table.
+func (t *tx) upsert(u upsert, rows [][]any) error {
+	switch len(rows) {
+	case 0:
+		return nil
+	case 1:
+		_, err := t.exec(u.name, rows[0]...)
+		return err
+	}
+	args := make([]any, 0, len(rows)*u.cols)
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	if _, err := t.execSQL(t.s.values(u.head, len(rows), u.cols, " "+u.tail), args...); err != nil {
+		return fmt.Errorf("%s: %w", u.name, err)
+	}
+	return nil
+}
+
 func (t *tx) queryRow(name string, args ...any) *sql.Row {
 	if st := t.s.prep[name]; st != nil {
 		return t.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)

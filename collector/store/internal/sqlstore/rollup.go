@@ -319,64 +319,72 @@ func (d *deltas) move(d0 int64, old []kv, d1 int64, cur []kv) {
 	}
 }
 
-// flush writes the non-zero deltas, table by table, in key order.
+// flush writes the non-zero deltas, table by table, in key order, one
+// statement per table.
 func (d *deltas) flush(t *tx) error {
+	var rows [][]any
 	for _, k := range sortedKeys(d.days, cmp.Compare[int64]) {
 		c := d.days[k]
-		if _, err := t.exec("w.day", k, c.reports, c.servers, c.clusters); err != nil {
-			return err
-		}
+		rows = append(rows, []any{k, c.reports, c.servers, c.clusters})
 	}
+	if err := t.upsert(upDay, rows); err != nil {
+		return err
+	}
+	rows = nil
 	for _, k := range sortedKeys(d.weeks, cmp.Compare[int64]) {
-		c := d.weeks[k]
-		if c.newClusters == 0 && c.activeClusters == 0 {
-			continue
-		}
-		if _, err := t.exec("w.week", k, c.newClusters, c.activeClusters); err != nil {
-			return err
+		if c := d.weeks[k]; c.newClusters != 0 || c.activeClusters != 0 {
+			rows = append(rows, []any{k, c.newClusters, c.activeClusters})
 		}
 	}
+	if err := t.upsert(upWeek, rows); err != nil {
+		return err
+	}
+	rows = nil
 	for _, k := range sortedKeys(d.weekVer, func(a, b wv) int {
 		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version))
 	}) {
-		if _, err := t.exec("w.weekver", k.week, k.version, d.weekVer[k]); err != nil {
-			return err
+		rows = append(rows, []any{k.week, k.version, d.weekVer[k]})
+	}
+	if err := t.upsert(upWeekVer, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(d.hours, cmp.Compare[int64]) {
+		if c := d.hours[k]; c.servers != 0 || c.clusters != 0 {
+			rows = append(rows, []any{k, c.servers, c.clusters})
 		}
 	}
-	for _, k := range sortedKeys(d.hours, cmp.Compare[int64]) {
-		c := d.hours[k]
-		if c.servers == 0 && c.clusters == 0 {
-			continue
-		}
-		if _, err := t.exec("w.active", k, c.servers, c.clusters); err != nil {
-			return err
-		}
+	if err := t.upsert(upActive, rows); err != nil {
+		return err
 	}
 	byKey := func(a, b lk) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
 	}
+	rows = nil
 	weeks := map[lk]int64{}
 	for _, k := range sortedKeys(d.latest, byKey) {
 		if n := d.latest[k]; n != 0 {
-			if _, err := t.exec("w.latest", k.day, k.kind, k.value, n); err != nil {
-				return err
-			}
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
 			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
 		}
 	}
+	if err := t.upsert(upLatest, rows); err != nil {
+		return err
+	}
+	rows = nil
 	for _, k := range sortedKeys(weeks, byKey) {
 		if n := weeks[k]; n != 0 {
-			if _, err := t.exec("w.latest.week", k.day, k.kind, k.value, n); err != nil {
-				return err
-			}
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
 		}
 	}
+	if err := t.upsert(upLatestWeek, rows); err != nil {
+		return err
+	}
+	rows = nil
 	for _, k := range sortedKeys(d.totals, cmp.Compare[string]) {
-		if _, err := t.exec("w.total", k, d.totals[k]); err != nil {
-			return err
-		}
+		rows = append(rows, []any{k, d.totals[k]})
 	}
-	return nil
+	return t.upsert(upTotal, rows)
 }
 
 func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {

@@ -97,6 +97,36 @@ var SQLiteSchema = spell(schema, strings.NewReplacer("{int}", "INTEGER", "{blob}
 // PostgresSchema is the schema in PostgreSQL's dialect.
 var PostgresSchema = spell(schema, strings.NewReplacer("{int}", "BIGINT", "{blob}", "BYTEA", "{serial}", "BIGSERIAL", "{norowid}", ""))
 
+// upsert is a counter table's "add these deltas" statement: one row as
+// the named query, several as one multi-row statement (see tx.upsert).
+type upsert struct {
+	name, head, tail string
+	cols             int
+}
+
+var (
+	upDay = upsert{"w.day", "INSERT INTO days(day, reports, servers, clusters)", `ON CONFLICT (day) DO UPDATE SET
+		reports = days.reports + excluded.reports, servers = days.servers + excluded.servers, clusters = days.clusters + excluded.clusters`, 4}
+	upWeek = upsert{"w.week", "INSERT INTO weeks(week, new_clusters, active_clusters)", `ON CONFLICT (week) DO UPDATE SET
+		new_clusters = weeks.new_clusters + excluded.new_clusters, active_clusters = weeks.active_clusters + excluded.active_clusters`, 3}
+	upWeekVer = upsert{"w.weekver", "INSERT INTO week_versions(week, version, servers)",
+		`ON CONFLICT (week, version) DO UPDATE SET servers = week_versions.servers + excluded.servers`, 3}
+	upActive = upsert{"w.active", "INSERT INTO active(hour, servers, clusters)",
+		`ON CONFLICT (hour) DO UPDATE SET servers = active.servers + excluded.servers, clusters = active.clusters + excluded.clusters`, 3}
+	upLatest = upsert{"w.latest", "INSERT INTO latest(day, kind, value, n)",
+		`ON CONFLICT (day, kind, value) DO UPDATE SET n = latest.n + excluded.n`, 4}
+	upLatestWeek = upsert{"w.latest.week", "INSERT INTO latest_weeks(week, kind, value, n)",
+		`ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_weeks.n + excluded.n`, 4}
+	upTotal = upsert{"w.total", "INSERT INTO totals(name, value)",
+		`ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`, 2}
+)
+
+func init() {
+	for _, u := range []upsert{upDay, upWeek, upWeekVer, upActive, upLatest, upLatestWeek, upTotal} {
+		queries[u.name] = u.head + " VALUES (" + strings.Repeat("?, ", u.cols-1) + "?) " + u.tail
+	}
+}
+
 // queries by name; "w." ones run inside the insert transaction. {lock}
 // becomes the dialect's row lock (FOR UPDATE on PostgreSQL).
 var queries = map[string]string{
@@ -114,22 +144,6 @@ var queries = map[string]string{
 	"w.cluster.set": `UPDATE clusters SET first_seen = ?, last_seen = ?, version = ?, payload = ?, size_day = ?, size = ?, prev_size = ?
 		WHERE cluster_id = ?`,
 	"w.mark": `INSERT INTO week_marks(week, version, server_id) VALUES (?, ?, ?) ON CONFLICT (week, version, server_id) DO NOTHING`,
-	"w.day": `INSERT INTO days(day, reports, servers, clusters) VALUES (?, ?, ?, ?)
-		ON CONFLICT (day) DO UPDATE SET reports = days.reports + excluded.reports,
-		servers = days.servers + excluded.servers, clusters = days.clusters + excluded.clusters`,
-	"w.week": `INSERT INTO weeks(week, new_clusters, active_clusters) VALUES (?, ?, ?)
-		ON CONFLICT (week) DO UPDATE SET new_clusters = weeks.new_clusters + excluded.new_clusters,
-		active_clusters = weeks.active_clusters + excluded.active_clusters`,
-	"w.weekver": `INSERT INTO week_versions(week, version, servers) VALUES (?, ?, ?)
-		ON CONFLICT (week, version) DO UPDATE SET servers = week_versions.servers + excluded.servers`,
-	"w.active": `INSERT INTO active(hour, servers, clusters) VALUES (?, ?, ?)
-		ON CONFLICT (hour) DO UPDATE SET servers = active.servers + excluded.servers, clusters = active.clusters + excluded.clusters`,
-	"w.latest": `INSERT INTO latest(day, kind, value, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT (day, kind, value) DO UPDATE SET n = latest.n + excluded.n`,
-	"w.latest.week": `INSERT INTO latest_weeks(week, kind, value, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_weeks.n + excluded.n`,
-	"w.total": `INSERT INTO totals(name, value) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`,
 
 	// Reports are pruned oldest id first, looking at one batch of ids at a
 	// time: ids follow the receipt order closely, so no index on
