@@ -4,13 +4,15 @@
 //
 // # Rollups
 //
-// Stats must answer quickly with millions of reports, so Insert keeps
-// small summary tables up to date in the same transaction as the report:
-// totals (reports, servers, clusters), servers and clusters (last seen,
-// latest attributes), per-day counters with the distinct servers and
-// clusters of each day, and per-attribute server counts (breakdown).
-// Stats then reads a few hundred rows at most, whatever the number of
-// reports.
+// Stats must answer quickly with millions of reports and stay the same
+// when old reports are pruned, so Insert keeps small counter tables up to
+// date in the same transaction as the report (see schema.go): totals, the
+// latest state of each server and cluster, per-day and per-ISO-week
+// counters, the IDs whose last report falls in each hour, and per day and
+// week of each ID's last report the IDs having each latest value. A
+// server's or cluster's move from one day (or value) to another is a -1
+// and a +1 on those counters. Stats reads a number of rows bounded by the
+// range and the number of distinct values, never by the number of reports.
 //
 // # Concurrency
 //
