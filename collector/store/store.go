@@ -25,6 +25,9 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrNotFound is returned by Cluster for an unknown cluster ID.
 	ErrNotFound = errors.New("store: not found")
+	// ErrSchema is returned by a backend's Open for a database written
+	// by an older collector whose tables this one cannot use.
+	ErrSchema = errors.New("store: database schema from an older collector")
 	// ErrCursor is returned by Clusters for an after cursor it did not make.
 	ErrCursor = errors.New("store: invalid cursor")
 )

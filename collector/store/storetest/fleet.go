@@ -405,3 +405,67 @@ func testConcurrentHandles(t *testing.T, open Opener) {
 		t.Errorf("today got %+v, want 10 servers, 3 clusters", today)
 	}
 }
+
+// testPruneWhileInserting: reports are accepted while a pruning pass
+// deletes thousands of old ones, and the counts add up after both.
+func testPruneWhileInserting(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	const old, fresh = 6000, 300
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < old; i += 16 {
+				if err := s.Insert(ctx, report("old", fmt.Sprint("o", i%50), now.Add(-60*24*time.Hour))); err != nil {
+					t.Errorf("Insert: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	pruned := make(chan int64, 1)
+	go func() {
+		n, err := s.Prune(ctx, now, now.Add(-30*24*time.Hour))
+		if err != nil {
+			t.Errorf("Prune: %v", err)
+		}
+		pruned <- n
+	}()
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < fresh; i += 8 {
+				if err := s.Insert(ctx, report("new", fmt.Sprint("n", i%20), now)); err != nil {
+					t.Errorf("Insert during pruning: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := <-pruned; n != old {
+		t.Errorf("pruned %d, want %d", n, old)
+	}
+	st := stats(t, s, now)
+	if st.Reports != old+fresh || st.RetainedReports != fresh || st.Servers != 70 || st.Clusters != 2 {
+		t.Errorf("got reports %d retained %d servers %d clusters %d, want %d, %d, 70, 2",
+			st.Reports, st.RetainedReports, st.Servers, st.Clusters, old+fresh, fresh)
+	}
+}
+
+// testExtraOmitted: the omitted flag is stored with the report.
+func testExtraOmitted(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	r := report("c", "s", time.Now())
+	r.ExtraOmitted = true
+	insertAll(t, s, r)
+	got, err := s.Recent(context.Background(), 1)
+	if err != nil || len(got) != 1 || !got[0].ExtraOmitted || got[0].Extra != nil {
+		t.Errorf("Recent: %v %+v, want one report with ExtraOmitted and no extra", err, got)
+	}
+}

@@ -44,6 +44,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Clusters", testClusters},
 		{"Prune", testPrune},
 		{"ConcurrentHandles", testConcurrentHandles},
+		{"PruneWhileInserting", testPruneWhileInserting},
+		{"ExtraOmitted", testExtraOmitted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

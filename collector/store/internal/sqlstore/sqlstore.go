@@ -149,10 +149,6 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// ErrSchema is returned by Open for a database written by an older
-// collector whose tables this one cannot use.
-var ErrSchema = errors.New("store: database schema from an older collector")
-
 // checkVersion refuses a database of another schema version: one with
 // the first collector's tables (it had a "breakdown" table) and no
 // version, or a version other than schemaVersion.
@@ -176,12 +172,12 @@ func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", ErrSchema)
+			return fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", store.ErrSchema)
 		}
 	case err != nil:
 		return fmt.Errorf("store: migrate: %w", err)
 	case string(v) != schemaVersion:
-		return fmt.Errorf("%w (version %q, want %s)", ErrSchema, v, schemaVersion)
+		return fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
 	return nil
 }
