@@ -244,3 +244,89 @@ func BenchmarkStats1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
+
+// BenchmarkReportsSideBySide alternates, second by second, the trivial
+// handler, accepted reports into SQLite and into PostgreSQL, 64 clients
+// each, for rounds × 1 s each, and reports each collector's rate as a
+// share of the trivial handler's over the same rounds. Interleaving keeps
+// a shared host's background load from favouring whichever ran first.
+func BenchmarkReportsSideBySide(b *testing.B) {
+	const clients, rounds, slice = 64, 6, time.Second
+	type target struct {
+		name   string
+		url    string
+		bodies [][]byte
+		next   atomic.Int64
+		done   int64
+	}
+	sq := benchServer(b, sqliteStore(b))
+	targets := []*target{{name: "trivial"}, {name: "sqlite", url: sq.URL + "/report"}}
+	triv := httptest.NewServer(http.HandlerFunc(trivialHandler))
+	defer triv.Close()
+	targets[0].url = triv.URL
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		st, err := postgres.Open(context.Background(), storetest.PostgresDSN(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		targets = append(targets, &target{name: "postgres", url: benchServer(b, st).URL + "/report"})
+	}
+	// Enough stamps for 40k reports/s per slice.
+	for _, t := range targets[1:] {
+		t.bodies = preMint(b, t.url[:len(t.url)-len("/report")], rounds*40_000)
+	}
+	targets[0].bodies = targets[1].bodies[:1]
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	run := func(t *target) {
+		deadline := time.Now().Add(slice)
+		var wg sync.WaitGroup
+		var n atomic.Int64
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					i := int(t.next.Add(1) - 1)
+					body := t.bodies[0]
+					if len(t.bodies) > 1 {
+						if i >= len(t.bodies) {
+							return
+						}
+						body = t.bodies[i]
+					}
+					resp, err := client.Post(t.url, "application/json", bytes.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("%s: got %d", t.name, resp.StatusCode)
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		t.done += n.Load()
+	}
+	for b.Loop() {
+		for range rounds {
+			for _, t := range targets {
+				run(t)
+			}
+		}
+	}
+	secs := float64(rounds) * slice.Seconds() * float64(b.N)
+	for _, t := range targets {
+		b.ReportMetric(float64(t.done)/secs, t.name+"/s")
+		if t != targets[0] {
+			b.ReportMetric(100*float64(t.done)/float64(targets[0].done), t.name+"-%")
+		}
+	}
+}

@@ -3,6 +3,8 @@ package collector
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
@@ -12,141 +14,325 @@ import (
 
 // barChart is a horizontal bar chart of a breakdown.
 type barChart struct {
-	ID, Title     string
-	Width, Height int
-	Bars          []hbar
-	Empty         bool
+	ID, Title, Note string
+	Width, Height   int
+	Bars            []hbar
+	Empty           bool
 }
 
 type hbar struct {
-	Label, Value string
-	Y, W         int // bar top and width in pixels
+	Label, Value, Tip string
+	Y, W              int // bar top and width in pixels
 }
 
 const (
 	hbarRow    = 24
-	hbarLabel  = 140
+	hbarLabel  = 160
 	hbarWidth  = 300
-	hbarMaxRow = 10
+	hbarMaxRow = 12
+	maxLabel   = 22 // characters, not bytes
 )
 
+// cut shortens s to n characters, never splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// plural is "1 server", "2 servers".
+func plural(n int64, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + one + "s"
+}
+
+func layoutBars(c *barChart, top int64, values []int64) {
+	top = max(top, 1)
+	for i := range c.Bars {
+		c.Bars[i].Y = i * hbarRow
+		c.Bars[i].W = max(1, int(float64(values[i])/float64(top)*hbarWidth))
+	}
+	c.Width = hbarLabel + hbarWidth + 110
+	c.Empty = len(c.Bars) == 0
+	c.Height = max(1, len(c.Bars)) * hbarRow
+}
+
+// newBarChart draws servers per value, the largest hbarMaxRow-1 values
+// and the rest as "other".
 func newBarChart(id, title string, counts []store.Count) barChart {
-	c := barChart{ID: id, Title: title, Width: hbarLabel + hbarWidth + 70}
+	c := barChart{ID: id, Title: title}
 	rows := counts
-	var other int64
 	if len(rows) > hbarMaxRow {
+		var other int64
 		for _, x := range rows[hbarMaxRow-1:] {
 			other += x.Servers
 		}
-		rows = append(rows[:hbarMaxRow-1:hbarMaxRow-1], store.Count{Value: "other", Servers: other})
+		rows = append(rows[:hbarMaxRow-1:hbarMaxRow-1], store.Count{Value: store.Other, Servers: other})
 	}
-	var top int64 = 1
+	var top int64
+	var values []int64
 	for _, x := range rows {
-		top = max(top, x.Servers)
-	}
-	for i, x := range rows {
 		label := x.Value
 		if label == "" {
 			label = "(none)"
 		}
-		if len(label) > 20 {
-			label = label[:19] + "…"
-		}
-		c.Bars = append(c.Bars, hbar{
-			Label: label,
-			Value: strconv.FormatInt(x.Servers, 10),
-			Y:     i * hbarRow,
-			W:     max(1, int(float64(x.Servers)/float64(top)*hbarWidth)),
-		})
+		top = max(top, x.Servers)
+		values = append(values, x.Servers)
+		c.Bars = append(c.Bars, hbar{Label: cut(label, maxLabel), Value: strconv.FormatInt(x.Servers, 10),
+			Tip: label + ": " + plural(x.Servers, "server")})
 	}
-	c.Empty = len(c.Bars) == 0
-	c.Height = max(1, len(c.Bars)) * hbarRow
+	layoutBars(&c, top, values)
 	return c
 }
 
-// columnChart is a vertical bar chart over categories (days, buckets),
-// optionally with a line for a second series.
+// newShareChart draws the percentage of the total (active clusters) using
+// each feature, the largest first.
+func newShareChart(id, title string, fs []store.Feature, total int64) barChart {
+	c := barChart{ID: id, Title: title}
+	rows := fs
+	if len(rows) > 2*hbarMaxRow {
+		c.Note = fmt.Sprintf("%d more in /api/stats", len(rows)-2*hbarMaxRow)
+		rows = rows[:2*hbarMaxRow]
+	}
+	var values []int64
+	for _, f := range rows {
+		pct := 0.0
+		if total > 0 {
+			pct = float64(f.Clusters) / float64(total) * 100
+		}
+		values = append(values, f.Clusters)
+		c.Bars = append(c.Bars, hbar{Label: cut(f.Value, maxLabel), Value: fmt.Sprintf("%.0f%% · %d", pct, f.Clusters),
+			Tip: fmt.Sprintf("%s: %s of %s (%.1f%%), %s", f.Value, plural(f.Clusters, "cluster"), plural(total, "active cluster"), pct, plural(f.Servers, "server"))})
+	}
+	layoutBars(&c, total, values)
+	return c
+}
+
+// columnChart is a vertical bar chart over categories (days, weeks,
+// buckets): stacked series as bars, optional lines on the same scale.
 type columnChart struct {
 	ID, Title     string
 	Width, Height int
-	PlotH         int
+	PlotH, Left   int
 	Cols          []column
-	Line          string // SVG polyline points, empty for none
-	LineName      string
-	BarName       string
+	Lines         []polyline
 	Ticks         []tick
-	Left          int
+	Labels        []xlabel
+	Legend        []legend
 }
 
 type column struct {
-	X, Y, W, H  int
-	Label       string // x-axis label, empty to skip
-	LabelX      int
-	Value, Tip  string
-	LineY, Line int64
+	Tip  string
+	Segs []seg
 }
+
+type seg struct {
+	X, Y, W, H string
+	Class      string
+}
+
+type polyline struct{ Points, Class string }
+
+type xlabel struct {
+	X     string
+	Label string
+}
+
+type legend struct{ Name, Class string }
 
 type tick struct {
 	Y     int
 	Label string
 }
 
-// newColumnChart draws bars (values) and, when line is not nil, a line
-// for the second series on the same scale.
-func newColumnChart(id, title, barName string, labels []string, values []int64, lineName string, line []int64, colW, labelEvery int) columnChart {
-	const left, plotH, gap = 44, 180, 4
-	c := columnChart{ID: id, Title: title, BarName: barName, LineName: lineName, PlotH: plotH, Left: left}
-	c.Width = left + len(values)*(colW+gap) + 10
-	c.Height = plotH + 40
+// series is one named row of values.
+type series struct {
+	Name   string
+	Values []int64
+}
+
+func px(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
+// newColumns draws bars (stacked, in order) and lines over labels, in a
+// chart width pixels wide. The last column is labelled lastLabel when set
+// (e.g. "today"), and about ten others are labelled.
+func newColumns(id, title string, labels []string, bars, lines []series, width int, lastLabel string) columnChart {
+	const left, plotH = 44, 180
+	c := columnChart{ID: id, Title: title, PlotH: plotH, Left: left, Width: width, Height: plotH + 40}
+	n := len(labels)
+	step := float64(width-left-10) / float64(max(n, 1))
+	gap := step * 0.2
 	var top int64 = 1
-	for i, v := range values {
-		top = max(top, v)
-		if line != nil {
-			top = max(top, line[i])
+	for i := range n {
+		var sum int64
+		for _, s := range bars {
+			sum += s.Values[i]
+		}
+		top = max(top, sum)
+		for _, l := range lines {
+			top = max(top, l.Values[i])
 		}
 	}
-	scale := func(v int64) int { return int(float64(v) / float64(top) * plotH) }
-	for i, v := range values {
-		x := left + i*(colW+gap)
-		col := column{X: x, W: colW, H: scale(v), Value: strconv.FormatInt(v, 10)}
-		col.Y = plotH - col.H
-		col.Tip = fmt.Sprintf("%s: %d %s", labels[i], v, barName)
-		if line != nil {
-			col.Tip += fmt.Sprintf(", %d %s", line[i], lineName)
-			c.Line += fmt.Sprintf("%d,%d ", x+colW/2, plotH-scale(line[i]))
+	top = niceTop(top)
+	scale := func(v int64) float64 { return float64(v) / float64(top) * plotH }
+	every := max(1, (n+9)/10)
+	for i := range n {
+		x := float64(left) + float64(i)*step
+		col := column{}
+		var tips []string
+		y := float64(plotH)
+		for k, s := range bars {
+			v := s.Values[i]
+			h := scale(v)
+			y -= h
+			col.Segs = append(col.Segs, seg{X: px(x), Y: px(y), W: px(step - gap), H: px(h), Class: fmt.Sprintf("s%d", k%9)})
+			tips = append(tips, fmt.Sprintf("%d %s", v, s.Name))
 		}
-		if labelEvery > 0 && i%labelEvery == 0 {
-			col.Label, col.LabelX = labels[i], x+colW/2
+		for _, l := range lines {
+			tips = append(tips, fmt.Sprintf("%d %s", l.Values[i], l.Name))
 		}
+		col.Tip = labels[i] + ": " + strings.Join(tips, ", ")
 		c.Cols = append(c.Cols, col)
+		last := i == n-1
+		if (i%every == 0 && n-1-i >= every/2) || last {
+			label := labels[i]
+			if last && lastLabel != "" {
+				label = lastLabel
+			}
+			c.Labels = append(c.Labels, xlabel{X: px(x + (step-gap)/2), Label: label})
+		}
+	}
+	for k, l := range lines {
+		var pts []string
+		for i, v := range l.Values {
+			pts = append(pts, px(float64(left)+float64(i)*step+(step-gap)/2)+","+px(plotH-scale(v)))
+		}
+		c.Lines = append(c.Lines, polyline{Points: strings.Join(pts, " "), Class: fmt.Sprintf("l%d", k)})
+	}
+	if len(bars) > 1 || len(lines) > 0 {
+		for k, s := range bars {
+			c.Legend = append(c.Legend, legend{Name: s.Name, Class: fmt.Sprintf("s%d", k%9)})
+		}
+		for k, l := range lines {
+			c.Legend = append(c.Legend, legend{Name: l.Name, Class: fmt.Sprintf("l%d", k)})
+		}
 	}
 	for _, f := range []int64{0, 2, 4} {
 		v := top * f / 4
-		c.Ticks = append(c.Ticks, tick{Y: plotH - scale(v), Label: strconv.FormatInt(v, 10)})
+		c.Ticks = append(c.Ticks, tick{Y: plotH - int(scale(v)), Label: strconv.FormatInt(v, 10)})
 	}
 	return c
 }
 
-// dashboardCharts are the charts of the dashboard, in page order.
-func dashboardCharts(st *store.Stats) (columnChart, columnChart, barChart, barChart, columnChart) {
-	var labels []string
-	var servers, clusters, reports []int64
-	for _, d := range st.Days {
-		labels = append(labels, d.Date[5:])
-		servers = append(servers, d.Servers)
-		clusters = append(clusters, d.Clusters)
-		reports = append(reports, d.Reports)
+// niceTop rounds a maximum up so the ticks at 1/2 and 1/1 are round.
+func niceTop(v int64) int64 {
+	if v <= 4 {
+		return 4
 	}
-	active := newColumnChart("active", "Active servers per day", "servers", labels, servers, "clusters", clusters, 18, 5)
-	perDay := newColumnChart("reports", "Reports per day", "reports", labels, reports, "", nil, 18, 5)
-	versions := newBarChart("versions", "Versions (servers)", st.Versions)
-	osArch := newBarChart("os-arch", "OS / architecture (servers)", st.OSArch)
+	p := int64(1)
+	for p*10 < v {
+		p *= 10
+	}
+	for _, m := range []int64{1, 2, 4, 5, 8, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return v
+}
+
+// Chart widths: a card across the page and a card in a half.
+const (
+	wideWidth = 1180
+	halfWidth = 560
+)
+
+// dashboard holds the charts of the dashboard, in page order.
+type dashboard struct {
+	Active, Reports, Weekly, Growth columnChart
+	Features, Versions, OSArch      barChart
+	Methods                         barChart
+	Endpoints, BPE, Sizes           columnChart
+}
+
+func dashboardCharts(st *store.Stats) dashboard {
+	var d dashboard
+	var labels []string
+	servers, clusters, reports := series{Name: "servers"}, series{Name: "clusters"}, series{Name: "reports"}
+	for _, day := range st.Days {
+		labels = append(labels, day.Date[5:])
+		servers.Values = append(servers.Values, day.Servers)
+		clusters.Values = append(clusters.Values, day.Clusters)
+		reports.Values = append(reports.Values, day.Reports)
+	}
+	d.Active = newColumns("active", "Active servers and clusters per day", labels, []series{servers}, []series{clusters}, wideWidth, "today")
+	d.Reports = newColumns("reports", "Reports per day", labels, []series{reports}, nil, halfWidth, "today")
+
+	// versions_weekly: one series per version, the same in every week.
+	var weeks []string
+	var names []string
+	index := map[string]int{}
+	for _, w := range st.VersionsWeekly {
+		weeks = append(weeks, w.Week[5:])
+		for _, v := range w.Versions {
+			if _, ok := index[v.Value]; !ok {
+				index[v.Value] = len(names)
+				names = append(names, v.Value)
+			}
+		}
+	}
+	vs := make([]series, len(names))
+	for i, name := range names {
+		vs[i] = series{Name: name, Values: make([]int64, len(weeks))}
+	}
+	for i, w := range st.VersionsWeekly {
+		for _, v := range w.Versions {
+			vs[index[v.Value]].Values[i] = v.Servers
+		}
+	}
+	d.Weekly = newColumns("versions-weekly", "Servers per version, by ISO week", weeks, vs, nil, halfWidth, "this week")
+
+	var gweeks []string
+	active, added, churned := series{Name: "active clusters"}, series{Name: "new"}, series{Name: "churned"}
+	for _, g := range st.Growth {
+		gweeks = append(gweeks, g.Week[5:])
+		active.Values = append(active.Values, g.ActiveClusters)
+		added.Values = append(added.Values, g.NewClusters)
+		churned.Values = append(churned.Values, g.ChurnedClusters)
+	}
+	d.Growth = newColumns("growth", "Clusters per ISO week: active, new and churned", gweeks, []series{active}, []series{added, churned}, halfWidth, "this week")
+
+	d.Features = newShareChart("features", fmt.Sprintf("Components: %% of %s", plural(st.ActiveClusters.Range, "active cluster")), st.Features, st.ActiveClusters.Range)
+	d.Versions = newBarChart("versions", "Versions (servers)", st.Versions)
+	d.OSArch = newBarChart("os-arch", "OS / architecture (servers)", st.OSArch)
+	var methods []store.Count
+	for _, m := range st.Methods {
+		methods = append(methods, store.Count{Value: m.Value, Servers: m.Servers})
+	}
+	d.Methods = newBarChart("methods", "HTTP methods (servers with an endpoint using it)", store.SortCounts(methods))
+
 	var bl []string
-	var bv []int64
+	bv := series{Name: "servers"}
 	for _, b := range st.Endpoints {
 		bl = append(bl, b.Label)
-		bv = append(bv, b.Servers)
+		bv.Values = append(bv.Values, b.Servers)
 	}
-	endpoints := newColumnChart("endpoints", "Endpoints per gateway (servers)", "servers", bl, bv, "", nil, 58, 1)
-	return active, perDay, versions, osArch, endpoints
+	d.Endpoints = newColumns("endpoints", "Endpoints per gateway (servers)", bl, []series{bv}, nil, halfWidth, "")
+	bl, bv = nil, series{Name: "servers"}
+	for _, b := range st.BackendsPerEndpoint {
+		bl = append(bl, b.Value)
+		bv.Values = append(bv.Values, b.Servers)
+	}
+	d.BPE = newColumns("backends", "Backends per endpoint (servers)", bl, []series{bv}, nil, halfWidth, "")
+	bl, bv = nil, series{Name: "clusters"}
+	for _, b := range st.ServersPerCluster {
+		bl = append(bl, b.Value)
+		bv.Values = append(bv.Values, b.Clusters)
+	}
+	d.Sizes = newColumns("sizes", "Servers per cluster (clusters)", bl, []series{bv}, nil, halfWidth, "")
+	return d
 }

@@ -96,6 +96,12 @@ type Config struct {
 	// SeparateAdmin serves the dashboard, /api/* and /metrics only from
 	// [Server.Admin], not from the Server itself (the intake).
 	SeparateAdmin bool
+	// Retention is how long raw reports are kept (default
+	// DefaultRetention, at least MinRetention); see Server.RunRetention.
+	Retention time.Duration
+	// FleetMetrics adds gauges of the fleet to /metrics (usage_fleet_*),
+	// computed from the stats at most every 30 seconds.
+	FleetMetrics bool
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
@@ -147,6 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxClients == 0 {
 		c.MaxClients = DefaultMaxClients
 	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -170,6 +179,8 @@ func (c *Config) check() error {
 		return &ConfigError{"QueueTimeout", c.QueueTimeout.String(), "must not be negative"}
 	case c.StallAfter < 0:
 		return &ConfigError{"StallAfter", c.StallAfter.String(), "must not be negative"}
+	case c.Retention < MinRetention:
+		return &ConfigError{"Retention", c.Retention.String(), "at least " + MinRetention.String()}
 	case c.SessionBurst < 1:
 		return &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
 	case c.MaxClients < 1:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
@@ -16,7 +17,13 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-var dashboardTmpl = template.Must(template.ParseFS(staticFS, "static/dashboard.html"))
+var (
+	dashboardTmpl = template.Must(template.ParseFS(staticFS, "static/dashboard.html"))
+	clustersTmpl  = template.Must(template.Must(dashboardTmpl.Clone()).ParseFS(staticFS, "static/clusters.html"))
+)
+
+// dashboardRanges are the ranges the dashboard offers.
+var dashboardRanges = []int{30, 90, 365}
 
 // handleStatic serves the embedded static files. A directory is not
 // listed: it is answered 404 like any path that is not a file.
@@ -38,38 +45,80 @@ func (s *Server) handleStatic() handler {
 	}
 }
 
-type dashboardData struct {
-	Stats                   *store.Stats
-	Active, Reports         columnChart
-	Versions, OSArch        barChart
-	Endpoints               columnChart
-	EndpointServers         int64
-	ReportPath, SessionPath string
-	Bits                    uint
+// page is what every dashboard page's header needs.
+type page struct {
+	Title, Page string
+	Days        int
+	Ranges      []int
+	Generated   time.Time
+	Bits        uint
 }
 
-// handleDashboard renders the dashboard with the charts inline as SVG.
-func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return methodNotAllowed("GET")
-	}
-	st, err := s.store.Stats(r.Context(), s.cfg.Now())
-	if err != nil {
-		s.log.Error("collector: dashboard", "err", err)
-		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
-	}
-	d := dashboardData{Stats: st, ReportPath: s.cfg.ReportPath, SessionPath: s.cfg.SessionPath, Bits: s.cfg.Bits}
-	d.Active, d.Reports, d.Versions, d.OSArch, d.Endpoints = dashboardCharts(st)
-	for _, b := range st.Endpoints {
-		d.EndpointServers += b.Servers
-	}
+type dashboardData struct {
+	page
+	Stats           *store.Stats
+	C               dashboard
+	EndpointServers string
+}
+
+type clustersData struct {
+	page
+	List   *store.ClusterPage
+	After  string
+	Detail *store.ClusterDetail
+}
+
+func (s *Server) page(title, name string, days int) page {
+	return page{Title: title, Page: name, Days: days, Ranges: dashboardRanges, Generated: s.cfg.Now().UTC(), Bits: s.cfg.Bits}
+}
+
+// render writes a page.
+func render(w http.ResponseWriter, t *template.Template, name string, data any) error {
 	var buf bytes.Buffer
-	if err := dashboardTmpl.Execute(&buf, d); err != nil {
-		return fmt.Errorf("dashboard template: %w", err)
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("dashboard template %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
 	w.Write(buf.Bytes())
 	return nil
+}
+
+// handleDashboard renders the dashboard over ?days=N (default 30), with
+// the charts inline as SVG.
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
+	if err := readOnly(r); err != nil {
+		return err
+	}
+	st, err := s.stats(r)
+	if err != nil {
+		return err
+	}
+	d := dashboardData{page: s.page("Fleet", "overview", st.RangeDays), Stats: st, C: dashboardCharts(st)}
+	d.Generated = st.Generated
+	var n int64
+	for _, b := range st.Endpoints {
+		n += b.Servers
+	}
+	d.EndpointServers = plural(n, "server")
+	return render(w, dashboardTmpl, "dashboard.html", d)
+}
+
+// handleClustersPage lists clusters, a page at a time (?after=).
+func (s *Server) handleClustersPage(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.clusters(r, "")
+	if err != nil {
+		return err
+	}
+	return render(w, clustersTmpl, "clusters.html", clustersData{page: s.page("Clusters", "clusters", store.DefaultDays), List: p, After: r.URL.Query().Get("after")})
+}
+
+// handleClusterPage shows one cluster and its servers.
+func (s *Server) handleClusterPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.cluster(r, "")
+	if err != nil {
+		return err
+	}
+	return render(w, clustersTmpl, "clusters.html", clustersData{page: s.page("Cluster "+d.ClusterID, "clusters", store.DefaultDays), Detail: d})
 }

@@ -58,6 +58,9 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		mux.Handle("/healthz", s.route("healthz", s.handleHealth))
 		mux.Handle("/", s.route("not_found", func(http.ResponseWriter, *http.Request) error { return errNotFound }))
 	}
+	if cfg.FleetMetrics {
+		s.metrics.reg.MustRegister(newFleetCollector(s))
+	}
 	for pattern, h := range s.adminRoutes() {
 		h = s.requireAdmin(h)
 		s.admin.Handle(pattern, h)
@@ -73,10 +76,15 @@ func New(st store.Store, cfg Config) (*Server, error) {
 // Config.SeparateAdmin). Every /api/* endpoint is registered here.
 func (s *Server) adminRoutes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"/{$}":       s.route("dashboard", s.handleDashboard),
-		"/static/":   s.route("static", s.handleStatic()),
-		"/metrics":   s.metrics.handler(),
-		"/api/stats": s.route("stats", s.handleStats),
+		"/{$}":               s.route("dashboard", s.handleDashboard),
+		"/static/":           s.route("static", s.handleStatic()),
+		"/metrics":           s.metrics.handler(),
+		"/api/stats":         s.route("stats", s.handleStats),
+		"/api/stats.csv":     s.route("stats_csv", s.handleStatsCSV),
+		"/api/clusters":      s.route("clusters", s.handleClusters),
+		"/api/clusters/{id}": s.route("cluster", s.handleCluster),
+		"/clusters":          s.route("dashboard", s.handleClustersPage),
+		"/clusters/{id}":     s.route("dashboard", s.handleClusterPage),
 	}
 }
 
@@ -144,19 +152,6 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return methodNotAllowed("GET")
-	}
-	st, err := s.store.Stats(r.Context(), s.cfg.Now())
-	if err != nil {
-		s.log.Error("collector: stats", "err", err)
-		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
-	}
-	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 

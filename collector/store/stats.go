@@ -1,47 +1,130 @@
 package store
 
 import (
-	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
 )
 
-// StatsDays is how many days of history Stats returns in Days.
-const StatsDays = 30
+// The range of days a stats answer covers (GET /api/stats?days=N).
+const (
+	DefaultDays = 30
+	MinDays     = 7
+	MaxDays     = 365
+)
 
-// Stats is the summary served by GET /api/stats. Breakdowns count servers
-// by the latest value each server reported.
+// StatsDays is the default range, kept for callers of the first API.
+const StatsDays = DefaultDays
+
+// Breakdown sizes: a breakdown answers its largest values and folds the
+// rest into Other, so an answer stays small whatever is stored.
+const (
+	TopValues   = 15 // versions, os, arch, os_arch
+	MaxFeatures = 40 // features (KrakenD has about 60 namespaces)
+	TopMethods  = 10
+	TopWeekly   = 8 // versions per week in versions_weekly
+	// Weeks is how many ISO weeks versions_weekly covers; growth covers
+	// the range, and at least Weeks.
+	Weeks = 12
+	// ChurnDays is how long a cluster must stay silent after its last
+	// report to count as churned in that report's week.
+	ChurnDays = 30
+)
+
+// Stats is the summary served by GET /api/stats. Every figure comes from
+// rollups kept by Insert, so it stays the same after raw reports are
+// pruned by retention. Breakdowns count the servers (or clusters) active
+// in the range by the latest value each one reported.
 type Stats struct {
-	Generated      time.Time `json:"generated"`
-	Reports        int64     `json:"reports"`
-	Clusters       int64     `json:"clusters"`
-	Servers        int64     `json:"servers"`
-	ActiveClusters Active    `json:"active_clusters"`
-	ActiveServers  Active    `json:"active_servers"`
-	Versions       []Count   `json:"versions"`
-	OS             []Count   `json:"os"`
-	Arch           []Count   `json:"arch"`
-	OSArch         []Count   `json:"os_arch"`
-	// Days is one entry per UTC day, oldest first, the last StatsDays days
+	Generated time.Time `json:"generated"`
+	// RangeDays is the range the answer covers (?days=N).
+	RangeDays int `json:"range_days"`
+	// Reports counts every report ever accepted; RetainedReports those
+	// still stored raw (see -retention).
+	Reports         int64  `json:"reports"`
+	RetainedReports int64  `json:"retained_reports"`
+	Clusters        int64  `json:"clusters"`
+	Servers         int64  `json:"servers"`
+	ActiveClusters  Active `json:"active_clusters"`
+	ActiveServers   Active `json:"active_servers"`
+	// Versions, OS, Arch and OSArch count servers active in the range by
+	// their latest value: the TopValues largest, then Other.
+	Versions []Count `json:"versions"`
+	OS       []Count `json:"os"`
+	Arch     []Count `json:"arch"`
+	OSArch   []Count `json:"os_arch"`
+	// Days is one entry per UTC day, oldest first, the last RangeDays days
 	// up to and including today, zero-filled.
 	Days []Day `json:"days"`
-	// Endpoints is the distribution of endpoint counts among servers whose
-	// extra payload was a gateway JSON object with an "endpoints" number.
+	// Endpoints is the distribution of endpoint counts among servers
+	// active in the range whose latest payload held an endpoint count.
 	Endpoints []Bucket `json:"endpoints"`
+	// BackendsPerEndpoint is the distribution of backends per endpoint
+	// among the same servers, in fixed bucket order.
+	BackendsPerEndpoint []Count `json:"backends_per_endpoint"`
+	// ServersPerCluster is the distribution of cluster sizes among the
+	// clusters active in the range, in fixed bucket order.
+	ServersPerCluster []Size `json:"servers_per_cluster"`
+	// Features counts the clusters and servers active in the range whose
+	// latest gateway payload uses each extra_config namespace (KrakenD
+	// component), by clusters. Methods does the same per HTTP method.
+	Features []Feature `json:"features"`
+	Methods  []Feature `json:"methods"`
+	// VersionsWeekly is the last Weeks ISO weeks, oldest first: distinct
+	// servers per version that week.
+	VersionsWeekly []WeekVersions `json:"versions_weekly"`
+	// Growth is one entry per ISO week covering the range (at least
+	// Weeks), oldest first.
+	Growth []Growth `json:"growth"`
 }
 
-// Active counts distinct IDs seen in the last 24 hours, 7 and 30 days.
+// Active counts distinct IDs whose last report falls in the last 24
+// hours, 7 days, 30 days and the range. Windows are counted in whole UTC
+// hours: "24h" starts at the top of the hour 24 hours ago.
 type Active struct {
 	Day   int64 `json:"24h"`
 	Week  int64 `json:"7d"`
 	Month int64 `json:"30d"`
+	Range int64 `json:"range"`
 }
 
 // Count is one value of a breakdown and the number of servers reporting it.
 type Count struct {
 	Value   string `json:"value"`
 	Servers int64  `json:"servers"`
+}
+
+// Size is one bucket of servers per cluster.
+type Size struct {
+	Value    string `json:"value"`
+	Clusters int64  `json:"clusters"`
+}
+
+// Feature is one component (or method) and how many active clusters and
+// servers use it.
+type Feature struct {
+	Value    string `json:"value"`
+	Clusters int64  `json:"clusters"`
+	Servers  int64  `json:"servers"`
+}
+
+// WeekVersions is one ISO week of versions_weekly.
+type WeekVersions struct {
+	Week     string  `json:"week"` // 2026-W47
+	Versions []Count `json:"versions"`
+}
+
+// Growth is one ISO week of the fleet's growth and churn.
+type Growth struct {
+	Week string `json:"week"`
+	// NewClusters were first seen that week.
+	NewClusters int64 `json:"new_clusters"`
+	// ChurnedClusters sent their last report that week and none in the
+	// ChurnDays that followed; a cluster counts once that time has passed.
+	ChurnedClusters int64 `json:"churned_clusters"`
+	// ActiveClusters reported at least once that week.
+	ActiveClusters int64 `json:"active_clusters"`
 }
 
 // Day is one UTC day of activity.
@@ -63,8 +146,23 @@ type Bucket struct {
 // bucketBounds are the lower bounds of the endpoint-count buckets.
 var bucketBounds = []int64{0, 1, 6, 11, 26, 51, 101, 251, 501, 1001}
 
-// Buckets folds exact endpoint counts (endpoints → servers) into the
-// fixed buckets, every bucket present.
+// sizeBounds are the lower bounds of the servers-per-cluster buckets.
+var sizeBounds = []int64{1, 2, 3, 4, 6, 11, 26, 51, 101}
+
+// BucketLow is the lower bound of the endpoint bucket holding n, the
+// value the rollups store instead of n.
+func BucketLow(n int64) int64 { return low(bucketBounds, n) }
+
+// SizeLow is the lower bound of the servers-per-cluster bucket holding n.
+func SizeLow(n int64) int64 { return low(sizeBounds, n) }
+
+func low(bounds []int64, n int64) int64 {
+	i := sort.Search(len(bounds), func(i int) bool { return bounds[i] > n }) - 1
+	return bounds[max(i, 0)]
+}
+
+// Buckets folds endpoint counts (count or bucket lower bound → servers)
+// into the fixed buckets, every bucket present.
 func Buckets(exact map[int64]int64) []Bucket {
 	out := make([]Bucket, len(bucketBounds))
 	for i, lo := range bucketBounds {
@@ -76,10 +174,25 @@ func Buckets(exact map[int64]int64) []Bucket {
 	}
 	for n, c := range exact {
 		i := sort.Search(len(bucketBounds), func(i int) bool { return bucketBounds[i] > n }) - 1
-		if i < 0 {
-			i = 0
+		out[max(i, 0)].Servers += c
+	}
+	return out
+}
+
+// Sizes folds cluster sizes (bucket lower bound → clusters) into the
+// fixed buckets, every bucket present.
+func Sizes(got map[int64]int64) []Size {
+	out := make([]Size, len(sizeBounds))
+	for i, lo := range sizeBounds {
+		hi := int64(-1)
+		if i+1 < len(sizeBounds) {
+			hi = sizeBounds[i+1] - 1
 		}
-		out[i].Servers += c
+		out[i] = Size{Value: bucketLabel(lo, hi)}
+	}
+	for n, c := range got {
+		i := sort.Search(len(sizeBounds), func(i int) bool { return sizeBounds[i] > n }) - 1
+		out[max(i, 0)].Clusters += c
 	}
 	return out
 }
@@ -95,37 +208,69 @@ func bucketLabel(lo, hi int64) string {
 	}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// RatioBuckets are the labels of backends_per_endpoint, in order.
+var RatioBuckets = []string{"0", "under 1", "1", "1-2", "2-3", "3-5", "over 5"}
 
-// Endpoints extracts the endpoint count from an extra payload written by
-// the krakend-usage gateway extension: a JSON object with a numeric
-// "endpoints" field. Anything else (not JSON, not an object, no such field,
-// a negative or non-integer number) yields ok false.
-func Endpoints(extra []byte) (n int64, ok bool) {
-	if len(extra) == 0 || len(extra) > 1<<20 {
-		return 0, false
+// RatioBucket is the backends_per_endpoint bucket of a payload, or "" when
+// it holds no endpoints or no backend count.
+func RatioBucket(p *Payload) string {
+	if p == nil || p.Endpoints <= 0 || p.Backends < 0 {
+		return ""
 	}
-	var v struct {
-		Endpoints json.Number `json:"endpoints"`
+	r := float64(p.Backends) / float64(p.Endpoints)
+	switch {
+	case p.Backends == 0:
+		return RatioBuckets[0]
+	case r < 1:
+		return RatioBuckets[1]
+	case r == 1:
+		return RatioBuckets[2]
+	case r <= 2:
+		return RatioBuckets[3]
+	case r <= 3:
+		return RatioBuckets[4]
+	case r <= 5:
+		return RatioBuckets[5]
 	}
-	// A payload that is not an object fails here, and so does one whose
-	// "endpoints" is not a number.
-	if json.Unmarshal(extra, &v) != nil || v.Endpoints == "" {
-		return 0, false
-	}
-	if i, err := v.Endpoints.Int64(); err == nil && i >= 0 {
-		return i, true
-	}
-	if f, err := v.Endpoints.Float64(); err == nil && f >= 0 && f < 1e12 && f == float64(int64(f)) {
-		return int64(f), true
-	}
-	return 0, false
+	return RatioBuckets[6]
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // DayKey is the UTC day number of t (days since the Unix epoch), the key
 // of the per-day rollups.
 func DayKey(t time.Time) int64 {
-	return t.Unix() / 86400
+	return floorDiv(t.Unix(), 86400)
+}
+
+// HourKey is the hour number of t since the Unix epoch.
+func HourKey(t time.Time) int64 {
+	return floorDiv(t.Unix(), 3600)
+}
+
+// WeekKey is the ISO week number of day (weeks since the Monday before
+// the epoch): the key of the weekly rollups.
+func WeekKey(day int64) int64 {
+	return floorDiv(day+3, 7) // day 0, 1970-01-01, was a Thursday
+}
+
+// WeekLabel formats a week number the ISO way, 2026-W47.
+func WeekLabel(week int64) string {
+	y, w := time.Unix((week*7-3)*86400, 0).UTC().ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// WeekDays returns the first and last day numbers of a week.
+func WeekDays(week int64) (first, last int64) {
+	return week*7 - 3, week*7 + 3
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // DayDate formats a day number as YYYY-MM-DD.
@@ -133,22 +278,17 @@ func DayDate(day int64) string {
 	return time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
 }
 
-// FillDays returns the StatsDays days ending with today, oldest first,
-// taking counts from got (keyed by day number) and zero elsewhere.
-func FillDays(now time.Time, got map[int64]Day) []Day {
+// FillDays returns the n days ending with today, oldest first, taking
+// counts from got (keyed by day number) and zero elsewhere.
+func FillDays(now time.Time, n int, got map[int64]Day) []Day {
 	today := DayKey(now)
-	out := make([]Day, 0, StatsDays)
-	for d := today - StatsDays + 1; d <= today; d++ {
+	out := make([]Day, 0, n)
+	for d := today - int64(n) + 1; d <= today; d++ {
 		day := got[d]
 		day.Date = DayDate(d)
 		out = append(out, day)
 	}
 	return out
-}
-
-// Windows returns the lower bounds of the 24h, 7d and 30d activity windows.
-func Windows(now time.Time) (day, week, month time.Time) {
-	return now.Add(-24 * time.Hour), now.Add(-7 * 24 * time.Hour), now.Add(-30 * 24 * time.Hour)
 }
 
 // SortCounts orders a breakdown by servers, descending, then by value.
@@ -163,4 +303,52 @@ func SortCounts(c []Count) []Count {
 		c = []Count{}
 	}
 	return c
+}
+
+// TopCounts sorts c and keeps the n largest values, summing the rest
+// (and any existing Other) into a last Other entry.
+func TopCounts(c []Count, n int) []Count {
+	var other int64
+	kept := []Count{}
+	for _, x := range SortCounts(c) {
+		if x.Value == Other || len(kept) >= n {
+			other += x.Servers
+			continue
+		}
+		kept = append(kept, x)
+	}
+	if other > 0 {
+		kept = append(kept, Count{Value: Other, Servers: other})
+	}
+	return kept
+}
+
+// TopFeatures orders f by clusters, then servers, then value, and keeps
+// the n largest, summing the rest into Other: its counts are then an
+// upper bound (a cluster using two folded components counts twice).
+func TopFeatures(f []Feature, n int) []Feature {
+	sort.Slice(f, func(i, j int) bool {
+		if f[i].Clusters != f[j].Clusters {
+			return f[i].Clusters > f[j].Clusters
+		}
+		if f[i].Servers != f[j].Servers {
+			return f[i].Servers > f[j].Servers
+		}
+		return f[i].Value < f[j].Value
+	})
+	kept := []Feature{}
+	var other Feature
+	for _, x := range f {
+		if x.Value == Other || len(kept) >= n {
+			other.Clusters += x.Clusters
+			other.Servers += x.Servers
+			continue
+		}
+		kept = append(kept, x)
+	}
+	if other.Clusters > 0 || other.Servers > 0 {
+		other.Value = Other
+		kept = append(kept, other)
+	}
+	return kept
 }

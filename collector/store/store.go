@@ -23,6 +23,13 @@ var (
 	ErrDuplicate = errors.New("store: stamp already used")
 	// ErrClosed is returned by a store after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrNotFound is returned by Cluster for an unknown cluster ID.
+	ErrNotFound = errors.New("store: not found")
+	// ErrSchema is returned by a backend's Open for a database written
+	// by an older collector whose tables this one cannot use.
+	ErrSchema = errors.New("store: database schema from an older collector")
+	// ErrCursor is returned by Clusters for an after cursor it did not make.
+	ErrCursor = errors.New("store: invalid cursor")
 )
 
 // Report is one accepted report, as stored.
@@ -40,6 +47,10 @@ type Report struct {
 	// usage.MaxStoredExtra: the report counts, its payload is not kept.
 	ExtraOmitted bool
 	Stamp        string // the hashcash stamp; unique across all reports
+	// Payload is Extra parsed for the rollups (see ParsePayload). The
+	// handler fills it before queueing the report, so the single writer
+	// never parses JSON; Insert parses it when nil.
+	Payload *Payload
 }
 
 // Store keeps reports and answers statistics. Implementations are safe for
@@ -50,8 +61,22 @@ type Store interface {
 	// It returns ErrDuplicate, storing nothing, when r.Stamp is already
 	// stored.
 	Insert(ctx context.Context, r *Report) error
-	// Stats summarises the stored reports as seen at now.
+	// Stats summarises the fleet as seen at now over the last
+	// DefaultDays days. It reads rollups only.
 	Stats(ctx context.Context, now time.Time) (*Stats, error)
+	// StatsRange is Stats over the last days days, MinDays to MaxDays.
+	StatsRange(ctx context.Context, now time.Time, days int) (*Stats, error)
+	// Clusters lists clusters by last report, newest first, limit at a
+	// time: after is the previous page's Next ("" for the first page).
+	Clusters(ctx context.Context, now time.Time, after string, limit int) (*ClusterPage, error)
+	// Cluster returns one cluster and up to limit of its servers, newest
+	// first, or ErrNotFound.
+	Cluster(ctx context.Context, now time.Time, id string, limit int) (*ClusterDetail, error)
+	// Prune deletes the raw reports received before cutoff, a small batch
+	// per transaction so inserts go on meanwhile, and the replay and
+	// distinct-count markers no longer needed at now. It returns how many
+	// reports it deleted. No answer of Stats or Clusters changes.
+	Prune(ctx context.Context, now, cutoff time.Time) (int64, error)
 	// Recent returns the n most recently stored reports, newest first.
 	Recent(ctx context.Context, n int) ([]Report, error)
 	// Secret returns the token-signing key stored in the database. The

@@ -43,7 +43,8 @@ type options struct {
 	bits                        uint
 	maxBody, bodyMemory         int64
 	expiration, tokenTTL, drain time.Duration
-	queueTimeout                time.Duration
+	queueTimeout, retention     time.Duration
+	fleetMetrics                bool
 	sessionRate                 float64
 	sessionBurst, maxClients    int
 	maxConns                    int
@@ -71,6 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
+	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -160,6 +163,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
+		Retention: o.retention, FleetMetrics: o.fleetMetrics,
 		Secret: key, Logger: log,
 	}
 }

@@ -106,6 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { srv.RunRetention(gctx); return nil })
 	for _, s := range servers {
 		g.Go(func() error {
 			if err := s.hs.Serve(s.ln); err != http.ErrServerClosed {

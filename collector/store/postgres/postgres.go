@@ -4,7 +4,7 @@
 // Every collector batches its own inserts (one transaction per batch);
 // transactions of different collectors lock rows in the same order and are
 // retried on serialization failures and deadlocks. The replay check is the
-// UNIQUE constraint on reports.stamp, so it holds across collectors.
+// primary key of the stamps table, so it holds across collectors.
 //
 // To keep the tables in a schema other than public, add
 // search_path=<schema> to the DSN's parameters.
@@ -44,10 +44,12 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	s, err := sqlstore.Open(ctx, db, db, sqlstore.Dialect{
-		Migrate: sqlstore.PostgresSchema,
-		Lock:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock),
-		Dollar:  true,
-		Retry:   retryable,
+		Migrate:  sqlstore.PostgresSchema,
+		Lock:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock),
+		Dollar:   true,
+		Retry:    retryable,
+		RowLock:  " FOR UPDATE",
+		HasTable: `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`,
 	}, func() error { pool.Close(); return nil })
 	if err != nil {
 		db.Close()

@@ -64,10 +64,11 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	c.SetMaxOpenConns(1)
-	cp := startCheckpointer(c)
+	cp := startCheckpointer(c, path+"-wal")
 	s, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{
-		Migrate: sqlstore.SQLiteSchema,
-		Prepare: true,
+		Migrate:  sqlstore.SQLiteSchema,
+		HasTable: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`,
+		Prepare:  true,
 	}, cp.close)
 	if err != nil {
 		w.Close()

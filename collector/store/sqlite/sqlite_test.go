@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,5 +54,26 @@ func TestCloseLeavesNoWAL(t *testing.T) {
 	st, err := s.Stats(ctx, now)
 	if err != nil || st.Reports != 50 {
 		t.Fatalf("after reopening: %v, %d reports, want 50", err, st.Reports)
+	}
+}
+
+// TestRefusesFirstSchema: a database of the first collector (a
+// "breakdown" table, no schema version) is refused with ErrSchema, and
+// left as it was.
+func TestRefusesFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)`,
+		`CREATE TABLE breakdown (kind TEXT, value TEXT, servers INTEGER)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if _, err := sqlite.Open(context.Background(), path); !errors.Is(err, store.ErrSchema) {
+		t.Errorf("got %v, want ErrSchema", err)
 	}
 }

@@ -37,6 +37,15 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Stats", testStats},
 		{"StatsEmpty", testStatsEmpty},
 		{"CloseCommitsPending", testCloseCommits},
+		{"Features", testFeatures},
+		{"VersionsWeekly", testVersionsWeekly},
+		{"Growth", testGrowth},
+		{"Range", testRange},
+		{"Clusters", testClusters},
+		{"Prune", testPrune},
+		{"ConcurrentHandles", testConcurrentHandles},
+		{"PruneWhileInserting", testPruneWhileInserting},
+		{"ExtraOmitted", testExtraOmitted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +77,7 @@ func report(cluster, server string, recv time.Time) *store.Report {
 		Arch:       "amd64",
 		Uptime:     42,
 		ReportTime: recv.Truncate(time.Second).UTC(),
-		Stamp:      fmt.Sprintf("1:20:250101:res%d::salt:%x", seq.Add(1), time.Now().UnixNano()),
+		Stamp:      fmt.Sprintf("1:20:%s:res%d::salt:%x", recv.UTC().Format("060102"), seq.Add(1), time.Now().UnixNano()),
 	}
 }
 
@@ -293,10 +302,10 @@ func testStats(t *testing.T, open Opener) {
 	if st.Reports != 5 || st.Servers != 4 || st.Clusters != 3 {
 		t.Errorf("got reports/servers/clusters %d/%d/%d, want 5/4/3", st.Reports, st.Servers, st.Clusters)
 	}
-	if want := (store.Active{Day: 1, Week: 2, Month: 3}); st.ActiveServers != want {
+	if want := (store.Active{Day: 1, Week: 2, Month: 3, Range: 3}); st.ActiveServers != want {
 		t.Errorf("active servers got %+v, want %+v", st.ActiveServers, want)
 	}
-	if want := (store.Active{Day: 1, Week: 1, Month: 2}); st.ActiveClusters != want {
+	if want := (store.Active{Day: 1, Week: 1, Month: 2, Range: 2}); st.ActiveClusters != want {
 		t.Errorf("active clusters got %+v, want %+v", st.ActiveClusters, want)
 	}
 	wantCounts := func(name string, got []store.Count, want map[string]int64) {
@@ -309,10 +318,12 @@ func testStats(t *testing.T, open Opener) {
 			t.Errorf("%s got %v, want %v", name, m, want)
 		}
 	}
-	wantCounts("versions", st.Versions, map[string]int64{"v2": 2, "v2.6.0": 2}) // s1 upgraded, s2 at v2; s3, s4 default
-	wantCounts("os", st.OS, map[string]int64{"linux": 3, "darwin": 1})
-	wantCounts("arch", st.Arch, map[string]int64{"amd64": 3, "arm64": 1})
-	wantCounts("os_arch", st.OSArch, map[string]int64{"linux/amd64": 3, "darwin/arm64": 1})
+	// Breakdowns count the servers active in the range (30 days): s4,
+	// last seen 40 days ago, is out.
+	wantCounts("versions", st.Versions, map[string]int64{"v2": 2, "v2.6.0": 1}) // s1 upgraded, s2 at v2; s3 default
+	wantCounts("os", st.OS, map[string]int64{"linux": 2, "darwin": 1})
+	wantCounts("arch", st.Arch, map[string]int64{"amd64": 2, "arm64": 1})
+	wantCounts("os_arch", st.OSArch, map[string]int64{"linux/amd64": 2, "darwin/arm64": 1})
 	eps := map[string]int64{}
 	for _, b := range st.Endpoints {
 		if b.Servers > 0 {

@@ -1,18 +1,26 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
+	"strings"
+	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
 const maxAttempts = 4
+
+// errRace: another collector created a server or cluster row between our
+// read and our insert. The transaction runs again and finds the row.
+var errRace = errors.New("concurrent first report")
 
 // commit stores one batch in one transaction (see store.Batcher).
 func (s *DB) commit(ctx context.Context, rs []*store.Report) []error {
@@ -23,7 +31,8 @@ func (s *DB) commit(ctx context.Context, rs []*store.Report) []error {
 		if err == nil {
 			return errs
 		}
-		if attempt == maxAttempts || s.d.Retry == nil || !s.d.Retry(err) {
+		retry := errors.Is(err, errRace) || (s.d.Retry != nil && s.d.Retry(err))
+		if attempt == maxAttempts || !retry {
 			break
 		}
 	}
@@ -55,6 +64,41 @@ func (t *tx) exec(name string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+// execSQL and query run a statement built for this batch; the dialect
+// may prepare it once per batch size (see DB.stmt).
+func (t *tx) execSQL(q string, args ...any) (sql.Result, error) {
+	if st := t.s.stmt(q, false); st != nil {
+		return t.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
+	return t.ExecContext(t.ctx, q, args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	if st := t.s.stmt(q, false); st != nil {
+		return t.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	}
+	return t.QueryContext(t.ctx, q, args...)
+}
+
+// upsert adds rows (distinct keys, in key order) to a counter table.
+func (t *tx) upsert(u upsert, rows [][]any) error {
+	switch len(rows) {
+	case 0:
+		return nil
+	case 1:
+		_, err := t.exec(u.name, rows[0]...)
+		return err
+	}
+	args := make([]any, 0, len(rows)*u.cols)
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	if _, err := t.execSQL(t.s.values(u.head, len(rows), u.cols, " "+u.tail), args...); err != nil {
+		return fmt.Errorf("%s: %w", u.name, err)
+	}
+	return nil
+}
+
 func (t *tx) queryRow(name string, args ...any) *sql.Row {
 	if st := t.s.prep[name]; st != nil {
 		return t.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
@@ -62,28 +106,61 @@ func (t *tx) queryRow(name string, args ...any) *sql.Row {
 	return t.QueryRowContext(t.ctx, t.s.q[name], args...)
 }
 
-// attrs are a server's latest attributes, as counted in breakdown.
-type attrs struct {
-	version, os, arch string
-	endpoints         sql.NullInt64
+// values builds "INSERT ... VALUES (?,..),(?,..) tail" for n rows of
+// cols columns, in the dialect's placeholders.
+func (s *DB) values(head string, n, cols int, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	if s.d.Dollar {
+		return dollar(b.String())
+	}
+	return b.String()
 }
 
-func (a attrs) kinds() [5][2]string {
-	ep := ""
-	if a.endpoints.Valid {
-		ep = strconv.FormatInt(a.endpoints.Int64, 10)
-	}
-	return [5][2]string{
-		{"version", a.version}, {"os", a.os}, {"arch", a.arch},
-		{"os_arch", a.os + "/" + a.arch}, {"endpoints", ep},
-	}
+// stampKey is the replay key of a stamp: the day number of its date
+// (4 bytes, big-endian) then 12 bytes of its SHA-256. The index stays
+// small whatever the stamp's length, new keys land in the index's last
+// days, and stamps too old to verify are one range at its start. A stamp
+// whose date cannot be read gets day 0 (the collector never accepts one).
+func stampKey(stamp string) []byte {
+	h := sha256.Sum256([]byte(stamp))
+	return append(dayPrefix(stampDay(stamp)), h[:12]...)
 }
 
-type dayCount struct{ reports, servers, clusters int64 }
+// stampDay is the day number of a hashcash stamp's YYMMDD date, or 0.
+func stampDay(stamp string) int64 {
+	f := strings.SplitN(stamp, ":", 4)
+	if len(f) < 4 || len(f[2]) < 6 {
+		return 0
+	}
+	t, err := time.Parse("060102", f[2][:6])
+	if err != nil {
+		return 0
+	}
+	return store.DayKey(t)
+}
+
+// dayPrefix is the 4-byte key prefix of a day.
+func dayPrefix(day int64) []byte {
+	return binary.BigEndian.AppendUint32(nil, uint32(max(day, 0)))
+}
 
 // commitOnce runs the phases of an insert transaction. Each phase locks
 // rows of one table in key order (see the package doc).
 func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error) {
+	// The batch's multi-row statements, prepared before the transaction
+	// takes the writer's connection (for a batch without replays).
+	s.stmt(s.stampsSQL(len(rs)), true)
+	s.stmt(s.reportsSQL(len(rs)), true)
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -92,174 +169,163 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 	t := &tx{Tx: sqlTx, ctx: ctx, s: s}
 	errs := make([]error, len(rs))
 
-	// Phase 1: the reports themselves; a stamp already there is a replay.
-	order := make([]*store.Report, len(rs))
-	copy(order, rs)
-	slices.SortStableFunc(order, func(a, b *store.Report) int { return cmp.Compare(a.Stamp, b.Stamp) })
-	index := make(map[*store.Report]int, len(rs))
-	for i, r := range rs {
-		index[r] = i
-	}
-	fresh := order[:0:0]
-	for _, r := range order {
-		n, err := t.exec("w.report", r.Received.UnixMilli(), r.ClusterID, r.ServerID, r.Version, r.OS, r.Arch,
-			r.Uptime, r.ReportTime.Unix(), r.Extra, r.Stamp)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			errs[index[r]] = store.ErrDuplicate
-			continue
-		}
-		fresh = append(fresh, r)
+	// Phase 1: claim the stamps; one already claimed is a replay.
+	fresh, err := s.claimStamps(t, rs, errs)
+	if err != nil {
+		return nil, err
 	}
 	if len(fresh) == 0 {
 		return errs, sqlTx.Commit()
 	}
 
-	totals := map[string]int64{"reports": int64(len(fresh))}
-	breakdown := map[[2]string]int64{}
-	days := map[int64]*dayCount{}
-	day := func(d int64) *dayCount {
-		if days[d] == nil {
-			days[d] = &dayCount{}
-		}
-		return days[d]
+	// Phase 2: the raw reports.
+	if err := s.insertReports(t, fresh); err != nil {
+		return nil, err
+	}
+	d := newDeltas()
+	d.totals["reports"] += int64(len(fresh))
+	d.totals["retained"] += int64(len(fresh))
+	for _, r := range fresh {
+		d.day(store.DayKey(r.Received)).reports++
 	}
 
-	// Phases 2 to 4 touch each distinct row once per batch, in key order.
-	// Phase 2: servers; the latest report of each carries its attributes.
+	// Phase 3: servers, each once, in key order, its reports oldest first.
 	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
 		return cmp.Or(cmp.Compare(a.ServerID, b.ServerID), a.Received.Compare(b.Received))
 	})
-	for i := 0; i < len(fresh); {
-		j := i + 1
-		for j < len(fresh) && fresh[j].ServerID == fresh[i].ServerID {
-			j++
-		}
-		if err := s.server(t, fresh[i:j], totals, breakdown); err != nil {
+	joined := map[*store.Report]bool{}
+	var marks []mark
+	for g := range groups(fresh, func(r *store.Report) string { return r.ServerID }) {
+		if err := s.server(t, g, d, joined, &marks); err != nil {
 			return nil, err
 		}
-		i = j
 	}
 
-	// Phase 3: clusters, each with its latest receipt time.
-	last := map[string]int64{}
-	for _, r := range fresh {
-		last[r.ClusterID] = max(last[r.ClusterID], r.Received.Unix())
-		day(store.DayKey(r.Received)).reports++
+	// Phase 4: clusters, the same way.
+	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
+		return cmp.Or(cmp.Compare(a.ClusterID, b.ClusterID), a.Received.Compare(b.Received))
+	})
+	for g := range groups(fresh, func(r *store.Report) string { return r.ClusterID }) {
+		if err := s.cluster(t, g, d, joined); err != nil {
+			return nil, err
+		}
 	}
-	for _, c := range sortedKeys(last, cmp.Compare[string]) {
-		sec := last[c]
-		n, err := t.exec("w.cluster.new", c, sec, sec)
+
+	// Phase 5: who is counted in week_versions.
+	slices.SortFunc(marks, func(a, b mark) int {
+		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version), cmp.Compare(a.server, b.server))
+	})
+	marks = slices.Compact(marks)
+	for _, m := range marks {
+		n, err := t.exec("w.mark", m.week, m.version, m.server)
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
-			totals["clusters"]++
-		} else if _, err := t.exec("w.cluster.set", sec, c, sec); err != nil {
-			return nil, err
+			d.weekVer[wv{m.week, m.version}]++
 		}
 	}
 
-	// Phase 4: the distinct servers and clusters of each day.
-	type dayKey struct {
-		day int64
-		id  string
-	}
-	cmpDayKey := func(a, b dayKey) int { return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.id, b.id)) }
-	dayServers, dayClusters := map[dayKey]bool{}, map[dayKey]bool{}
-	for _, r := range fresh {
-		d := store.DayKey(r.Received)
-		dayServers[dayKey{d, r.ServerID}] = true
-		dayClusters[dayKey{d, r.ClusterID}] = true
-	}
-	for _, k := range sortedKeys(dayServers, cmpDayKey) {
-		n, err := t.exec("w.day.server", k.day, k.id)
-		if err != nil {
-			return nil, err
-		}
-		day(k.day).servers += n
-	}
-	for _, k := range sortedKeys(dayClusters, cmpDayKey) {
-		n, err := t.exec("w.day.cluster", k.day, k.id)
-		if err != nil {
-			return nil, err
-		}
-		day(k.day).clusters += n
-	}
-
-	// Phase 5: counters, in key order.
-	for _, d := range sortedKeys(days, cmp.Compare[int64]) {
-		c := days[d]
-		if _, err := t.exec("w.day", d, c.reports, c.servers, c.clusters); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range sortedKeys(breakdown, func(a, b [2]string) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	}) {
-		if breakdown[k] == 0 {
-			continue
-		}
-		if _, err := t.exec("w.breakdown", k[0], k[1], breakdown[k]); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range sortedKeys(totals, cmp.Compare[string]) {
-		if _, err := t.exec("w.total", k, totals[k]); err != nil {
-			return nil, err
-		}
+	// Phase 6: the counters, table by table, in key order.
+	if err := d.flush(t); err != nil {
+		return nil, err
 	}
 	return errs, sqlTx.Commit()
 }
 
-// server records the latest of rs (reports of one server, in receipt
-// order) as the server's attributes, and moves the server between
-// breakdown values when they changed.
-func (s *DB) server(t *tx, rs []*store.Report, totals map[string]int64, breakdown map[[2]string]int64) error {
-	r := rs[len(rs)-1]
-	var old attrs
-	err := t.queryRow("w.server.get", r.ServerID).Scan(&old.version, &old.os, &old.arch, &old.endpoints)
-	isNew := errors.Is(err, sql.ErrNoRows)
-	if err != nil && !isNew {
-		return fmt.Errorf("w.server.get: %w", err)
+// claimStamps inserts the replay key of every report and returns those
+// whose key was new, in batch order; the others get ErrDuplicate.
+func (s *DB) claimStamps(t *tx, rs []*store.Report, errs []error) ([]*store.Report, error) {
+	type claim struct {
+		hash []byte
+		i    int
 	}
-	cur := attrs{version: r.Version, os: r.OS, arch: r.Arch, endpoints: old.endpoints}
-	for _, x := range rs {
-		if n, ok := store.Endpoints(x.Extra); ok {
-			cur.endpoints = sql.NullInt64{Int64: n, Valid: true}
-		}
+	claims := make([]claim, 0, len(rs))
+	for i, r := range rs {
+		claims = append(claims, claim{stampKey(r.Stamp), i})
 	}
-	sec := r.Received.Unix()
-	if isNew {
-		totals["servers"]++
-		if _, err := t.exec("w.server.new", r.ServerID, r.ClusterID, rs[0].Received.Unix(), sec, cur.version, cur.os, cur.arch, cur.endpoints); err != nil {
-			return err
-		}
-	} else if _, err := t.exec("w.server.set", r.ClusterID, cur.version, cur.os, cur.arch, cur.endpoints, sec, sec, r.ServerID); err != nil {
-		return err
-	}
-	ok, ck := old.kinds(), cur.kinds()
-	for i := range ck {
-		if !isNew && ok[i] == ck[i] {
+	slices.SortStableFunc(claims, func(a, b claim) int { return bytes.Compare(a.hash, b.hash) })
+	// A stamp twice in one batch: the first one claims it.
+	uniq := claims[:0:0]
+	for _, c := range claims {
+		if len(uniq) > 0 && bytes.Equal(uniq[len(uniq)-1].hash, c.hash) {
+			errs[c.i] = store.ErrDuplicate
 			continue
 		}
-		if !isNew && ok[i][1] != "" {
-			breakdown[ok[i]]--
+		uniq = append(uniq, c)
+	}
+	args := make([]any, 0, len(uniq))
+	for _, c := range uniq {
+		args = append(args, c.hash)
+	}
+	rows, err := t.query(s.stampsSQL(len(uniq)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("stamps: %w", err)
+	}
+	claimed := map[string]bool{}
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("stamps: %w", err)
 		}
-		if ck[i][1] != "" {
-			breakdown[ck[i]]++
+		claimed[string(h)] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stamps: %w", err)
+	}
+	for _, c := range uniq {
+		if !claimed[string(c.hash)] {
+			errs[c.i] = store.ErrDuplicate
 		}
+	}
+	var fresh []*store.Report
+	for i, r := range rs {
+		if errs[i] == nil {
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh, nil
+}
+
+func (s *DB) stampsSQL(n int) string {
+	return s.values("INSERT INTO stamps(key)", n, 1, " ON CONFLICT (key) DO NOTHING RETURNING key")
+}
+
+func (s *DB) reportsSQL(n int) string {
+	return s.values("INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)",
+		n, 11, "")
+}
+
+func (s *DB) insertReports(t *tx, rs []*store.Report) error {
+	args := make([]any, 0, 11*len(rs))
+	for _, r := range rs {
+		omitted := 0
+		if r.ExtraOmitted {
+			omitted = 1
+		}
+		args = append(args, r.Received.UnixMilli(), r.ClusterID, r.ServerID, r.Version, r.OS, r.Arch,
+			r.Uptime, r.ReportTime.Unix(), r.Extra, omitted, r.Stamp)
+	}
+	if _, err := t.execSQL(s.reportsSQL(len(rs)), args...); err != nil {
+		return fmt.Errorf("reports: %w", err)
 	}
 	return nil
 }
 
-func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// groups yields the runs of rs sharing a key (rs sorted by that key).
+func groups(rs []*store.Report, key func(*store.Report) string) func(func([]*store.Report) bool) {
+	return func(yield func([]*store.Report) bool) {
+		for i := 0; i < len(rs); {
+			j := i + 1
+			for j < len(rs) && key(rs[j]) == key(rs[i]) {
+				j++
+			}
+			if !yield(rs[i:j]) {
+				return
+			}
+			i = j
+		}
 	}
-	slices.SortFunc(keys, c)
-	return keys
 }

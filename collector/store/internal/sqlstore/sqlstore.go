@@ -4,13 +4,15 @@
 //
 // # Rollups
 //
-// Stats must answer quickly with millions of reports, so Insert keeps
-// small summary tables up to date in the same transaction as the report:
-// totals (reports, servers, clusters), servers and clusters (last seen,
-// latest attributes), per-day counters with the distinct servers and
-// clusters of each day, and per-attribute server counts (breakdown).
-// Stats then reads a few hundred rows at most, whatever the number of
-// reports.
+// Stats must answer quickly with millions of reports and stay the same
+// when old reports are pruned, so Insert keeps small counter tables up to
+// date in the same transaction as the report (see schema.go): totals, the
+// latest state of each server and cluster, per-day and per-ISO-week
+// counters, the IDs whose last report falls in each hour, and per day and
+// week of each ID's last report the IDs having each latest value. A
+// server's or cluster's move from one day (or value) to another is a -1
+// and a +1 on those counters. Stats reads a number of rows bounded by the
+// range and the number of distinct values, never by the number of reports.
 //
 // # Concurrency
 //
@@ -23,6 +25,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,6 +46,13 @@ type Dialect struct {
 	Prepare bool
 	// Retry reports whether a failed transaction should run again.
 	Retry func(error) bool
+	// RowLock is appended to the SELECTs that read a row the transaction
+	// then updates (" FOR UPDATE" on PostgreSQL, where collectors write
+	// concurrently; SQLite transactions are serialised anyway).
+	RowLock string
+	// HasTable is a query counting the tables named by its argument in
+	// the current schema.
+	HasTable string
 }
 
 // DB is a store.Store over two database/sql pools.
@@ -53,6 +63,30 @@ type DB struct {
 	q       map[string]string
 	prep    map[string]*sql.Stmt
 	closers []func() error
+
+	// multi caches the statements built per batch size (see stmt); only
+	// the writer goroutine uses it.
+	multi map[string]*sql.Stmt
+}
+
+// stmt returns q prepared on the writer pool when the dialect prepares
+// statements and it was prepared before; with prepare set, it prepares it
+// now (never inside a transaction: SQLite's writer pool has one
+// connection). A batch has at most store.MaxBatch rows, so the cache
+// holds at most a few hundred statements.
+func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
+	if !s.d.Prepare {
+		return nil
+	}
+	if st, ok := s.multi[q]; ok || !prepare {
+		return st
+	}
+	st, err := s.w.Prepare(q)
+	if err != nil {
+		return nil // run unprepared; the error shows there
+	}
+	s.multi[q] = st
+	return st
 }
 
 var _ store.Store = (*DB)(nil)
@@ -61,11 +95,12 @@ var _ store.Store = (*DB)(nil)
 // r for reads (they may be the same pool). closers run on Close, after
 // the pools are closed.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error) (*DB, error) {
-	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), closers: closers}
+	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), multi: make(map[string]*sql.Stmt), closers: closers}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
 	for name, q := range queries {
+		q = strings.ReplaceAll(q, "{lock}", d.RowLock)
 		if s.d.Dollar {
 			q = dollar(q)
 		}
@@ -93,13 +128,56 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate: lock: %w", err)
 		}
 	}
+	if err := s.checkVersion(ctx, tx); err != nil {
+		return err
+	}
 	for _, q := range s.d.Migrate {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: migrate: %w (in %.60q)", err, q)
 		}
 	}
+	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO NOTHING`
+	if s.d.Dollar {
+		put = dollar(put)
+	}
+	if _, err := tx.ExecContext(ctx, put, []byte(schemaVersion)); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// checkVersion refuses a database of another schema version: one with
+// the first collector's tables (it had a "breakdown" table) and no
+// version, or a version other than schemaVersion.
+func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) error {
+	q := s.d.HasTable
+	if s.d.Dollar {
+		q = dollar(q)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, "meta").Scan(&n); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if n == 0 {
+		return nil // a new database
+	}
+	var v []byte
+	get := `SELECT value FROM meta WHERE key = 'schema'`
+	switch err := tx.QueryRowContext(ctx, get).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := tx.QueryRowContext(ctx, q, "breakdown").Scan(&n); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", store.ErrSchema)
+		}
+	case err != nil:
+		return fmt.Errorf("store: migrate: %w", err)
+	case string(v) != schemaVersion:
+		return fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
 	return nil
 }
@@ -120,8 +198,13 @@ func dollar(q string) string {
 	return b.String()
 }
 
-// Insert implements store.Store.
+// Insert implements store.Store. It parses r's payload, when the caller
+// did not, here in the caller's goroutine: the single writer only reads
+// the result.
 func (s *DB) Insert(ctx context.Context, r *store.Report) error {
+	if r.Payload == nil {
+		r.Payload = store.ParsePayload(r.Extra, r.ExtraOmitted)
+	}
 	return s.b.Insert(ctx, r)
 }
 
@@ -147,6 +230,9 @@ func (s *DB) Close() error {
 	s.b.Close()
 	var first error
 	for _, st := range s.prep {
+		st.Close()
+	}
+	for _, st := range s.multi {
 		st.Close()
 	}
 	if err := s.w.Close(); err != nil && first == nil {

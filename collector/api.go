@@ -1,0 +1,215 @@
+package collector
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+	"github.com/krakend-usage/krakend-usage/usage"
+)
+
+// The read API: GET /api/stats, /api/stats.csv, /api/clusters and
+// /api/clusters/{id}. Every answer is computed from rollups, so its cost
+// does not grow with the number of stored reports.
+
+// paramError is a bad query parameter: 400, naming it.
+type paramError struct{ name, value, want string }
+
+func (e *paramError) Error() string {
+	return fmt.Sprintf("invalid %s %q: want %s", e.name, e.value, e.want)
+}
+
+// intParam reads an optional integer parameter in lo..hi.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" && !r.URL.Query().Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &paramError{name, v, fmt.Sprintf("an integer from %d to %d", lo, hi)}
+	}
+	return n, nil
+}
+
+// errUnavailable answers a request the database could not serve.
+var errUnavailable = &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
+
+// badParam is a 400 naming the query parameter.
+func badParam(err error) *apiError {
+	return &apiError{code: http.StatusBadRequest, reason: "bad_param", msg: err.Error()}
+}
+
+// readOnly refuses anything but GET and HEAD.
+func readOnly(r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return methodNotAllowed("GET")
+	}
+	return nil
+}
+
+// stats reads ?days= and returns the stats.
+func (s *Server) stats(r *http.Request) (*store.Stats, error) {
+	days, err := intParam(r, "days", store.DefaultDays, store.MinDays, store.MaxDays)
+	if err != nil {
+		return nil, badParam(err)
+	}
+	st, err := s.store.StatsRange(r.Context(), s.cfg.Now(), days)
+	if err != nil {
+		s.log.Error("collector: stats", "err", err)
+		return nil, errUnavailable
+	}
+	return st, nil
+}
+
+// handleStats serves GET /api/stats?days=N.
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
+	if err := readOnly(r); err != nil {
+		return err
+	}
+	st, err := s.stats(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// csvSeries are the series of /api/stats.csv: a header and the rows.
+var csvSeries = map[string]func(st *store.Stats) [][]string{
+	"days": func(st *store.Stats) [][]string {
+		out := [][]string{{"date", "reports", "servers", "clusters"}}
+		for _, d := range st.Days {
+			out = append(out, []string{d.Date, itoa(d.Reports), itoa(d.Servers), itoa(d.Clusters)})
+		}
+		return out
+	},
+	"versions_weekly": func(st *store.Stats) [][]string {
+		out := [][]string{{"week", "version", "servers"}}
+		for _, w := range st.VersionsWeekly {
+			for _, v := range w.Versions {
+				out = append(out, []string{w.Week, v.Value, itoa(v.Servers)})
+			}
+		}
+		return out
+	},
+	"growth": func(st *store.Stats) [][]string {
+		out := [][]string{{"week", "new_clusters", "churned_clusters", "active_clusters"}}
+		for _, g := range st.Growth {
+			out = append(out, []string{g.Week, itoa(g.NewClusters), itoa(g.ChurnedClusters), itoa(g.ActiveClusters)})
+		}
+		return out
+	},
+	"features": func(st *store.Stats) [][]string {
+		out := [][]string{{"feature", "clusters", "servers", "active_clusters"}}
+		for _, f := range st.Features {
+			out = append(out, []string{f.Value, itoa(f.Clusters), itoa(f.Servers), itoa(st.ActiveClusters.Range)})
+		}
+		return out
+	},
+}
+
+const csvSeriesNames = "days, versions_weekly, growth or features"
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// handleStatsCSV serves GET /api/stats.csv?series=...&days=N.
+func (s *Server) handleStatsCSV(w http.ResponseWriter, r *http.Request) error {
+	if err := readOnly(r); err != nil {
+		return err
+	}
+	name := r.URL.Query().Get("series")
+	series, ok := csvSeries[name]
+	if !ok {
+		return badParam(&paramError{"series", name, csvSeriesNames})
+	}
+	st, err := s.stats(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="usage-%s-%dd.csv"`, name, st.RangeDays))
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	cw.WriteAll(series(st)) // a write error is the client gone
+	return nil
+}
+
+// handleClusters serves GET /api/clusters?limit=&after=.
+func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) error {
+	page, err := s.clusters(r, "limit")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// clusters reads ?after= (and ?limit= when limitParam is set) and returns
+// that page of the cluster list.
+func (s *Server) clusters(r *http.Request, limitParam string) (*store.ClusterPage, error) {
+	if err := readOnly(r); err != nil {
+		return nil, err
+	}
+	limit := store.DefaultClusterPage
+	if limitParam != "" {
+		n, err := intParam(r, limitParam, store.DefaultClusterPage, 1, store.MaxClusterPage)
+		if err != nil {
+			return nil, badParam(err)
+		}
+		limit = n
+	}
+	after := r.URL.Query().Get("after")
+	page, err := s.store.Clusters(r.Context(), s.cfg.Now(), after, limit)
+	switch {
+	case errors.Is(err, store.ErrCursor):
+		return nil, badParam(&paramError{"after", after, "the next cursor of the previous page"})
+	case err != nil:
+		s.log.Error("collector: clusters", "err", err)
+		return nil, errUnavailable
+	}
+	return page, nil
+}
+
+// handleCluster serves GET /api/clusters/{id}?limit=: one cluster and its
+// servers, most recently seen first.
+func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.cluster(r, "limit")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// cluster reads the {id} path value (and ?limit= when limitParam is set)
+// and returns that cluster.
+func (s *Server) cluster(r *http.Request, limitParam string) (*store.ClusterDetail, error) {
+	if err := readOnly(r); err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	if err := usage.ValidateID("cluster_id", id); err != nil {
+		return nil, badParam(err)
+	}
+	limit := store.MaxClusterServers
+	if limitParam != "" {
+		n, err := intParam(r, limitParam, store.MaxClusterServers, 1, store.MaxClusterServers)
+		if err != nil {
+			return nil, badParam(err)
+		}
+		limit = n
+	}
+	d, err := s.store.Cluster(r.Context(), s.cfg.Now(), id, limit)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, &apiError{code: http.StatusNotFound, reason: "not_found", msg: "no cluster " + strconv.Quote(id)}
+	case err != nil:
+		s.log.Error("collector: cluster", "err", err)
+		return nil, errUnavailable
+	}
+	return d, nil
+}

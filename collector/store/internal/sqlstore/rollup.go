@@ -1,0 +1,397 @@
+package sqlstore
+
+import (
+	"cmp"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+)
+
+// A report older than its server's (or cluster's) latest stored one is
+// "late": it counts as a report of its day, but moves no latest value and
+// no distinct count. Reports reach the writer in the order the collector
+// received them, so in practice only reports received within the same
+// millisecond by two collectors can be late.
+
+// server is the latest state of one server, as in the servers table.
+type server struct {
+	exists            bool
+	cluster           string
+	first, last       int64 // Unix seconds
+	version, os, arch string
+	payload           *store.Payload // latest extra payload, nil if never sent one
+}
+
+// values are the breakdown values the server counts for, at its last day.
+func (sv *server) values() []kv {
+	out := []kv{{"version", sv.version}, {"os", sv.os}, {"arch", sv.arch}, {"os_arch", sv.os + "/" + sv.arch}}
+	if p := sv.payload; p != nil {
+		if p.Endpoints >= 0 {
+			out = append(out, kv{"endpoints", strconv.FormatInt(store.BucketLow(p.Endpoints), 10)})
+		}
+		if b := store.RatioBucket(p); b != "" {
+			out = append(out, kv{"bpe", b})
+		}
+		for _, f := range p.Features {
+			out = append(out, kv{"feature", f})
+		}
+		for _, m := range p.Methods {
+			out = append(out, kv{"method", m})
+		}
+	}
+	return out
+}
+
+// cluster is the latest state of one cluster.
+type cluster struct {
+	exists      bool
+	first, last int64
+	version     string
+	payload     *store.Payload
+	// size is the number of distinct servers that reported on sizeDay,
+	// the cluster's latest day; prevSize the same for its previous day.
+	sizeDay, size, prevSize int64
+}
+
+func (c *cluster) servers() int64 { return max(c.size, c.prevSize) }
+
+func (c *cluster) values() []kv {
+	var out []kv
+	if n := c.servers(); n > 0 {
+		out = append(out, kv{"c.size", strconv.FormatInt(store.SizeLow(n), 10)})
+	}
+	if p := c.payload; p != nil {
+		for _, f := range p.Features {
+			out = append(out, kv{"c.feature", f})
+		}
+		for _, m := range p.Methods {
+			out = append(out, kv{"c.method", m})
+		}
+	}
+	return out
+}
+
+type kv struct{ kind, value string }
+
+func encodePayload(p *store.Payload) any {
+	if p == nil {
+		return nil
+	}
+	b, _ := json.Marshal(p) // only numbers and strings
+	return string(b)
+}
+
+func decodePayload(s sql.NullString) *store.Payload {
+	if !s.Valid {
+		return nil
+	}
+	p := &store.Payload{Present: true, Endpoints: -1, Backends: -1}
+	if json.Unmarshal([]byte(s.String), p) != nil {
+		return &store.Payload{Present: true, Endpoints: -1, Backends: -1}
+	}
+	return p
+}
+
+func day(sec int64) int64  { return store.DayKey(time.Unix(sec, 0)) }
+func hour(sec int64) int64 { return store.HourKey(time.Unix(sec, 0)) }
+
+// server applies the reports of one server (oldest first) to its row and
+// records what changes in the rollups. joined marks the reports that are
+// their server's first of the day in their cluster.
+func (s *DB) server(t *tx, rs []*store.Report, d *deltas, joined map[*store.Report]bool, marks *[]mark) error {
+	id := rs[0].ServerID
+	var old server
+	var payload sql.NullString
+	err := t.queryRow("w.server.get", id).Scan(&old.cluster, &old.first, &old.last, &old.version, &old.os, &old.arch, &payload)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		old.exists = true
+		old.payload = decodePayload(payload)
+	}
+	cur := old
+	applied := false
+	for _, r := range rs {
+		sec := r.Received.Unix()
+		if cur.exists && sec < cur.last {
+			continue // late
+		}
+		applied = true
+		dy := store.DayKey(r.Received)
+		wk := store.WeekKey(dy)
+		newDay := !cur.exists || day(cur.last) != dy
+		if newDay {
+			d.day(dy).servers++
+		}
+		joined[r] = newDay || cur.cluster != r.ClusterID
+		if !cur.exists || store.WeekKey(day(cur.last)) != wk || cur.version != r.Version {
+			*marks = append(*marks, mark{wk, r.Version, id})
+		}
+		if !cur.exists {
+			cur.exists, cur.first = true, sec
+			d.totals["servers"]++
+		}
+		cur.cluster, cur.last = r.ClusterID, sec
+		cur.version, cur.os, cur.arch = r.Version, r.OS, r.Arch
+		if p := payloadOf(r); p.Present {
+			cur.payload = p
+		}
+	}
+	if !applied {
+		return nil // every report was late
+	}
+	if old.exists {
+		d.move(day(old.last), old.values(), day(cur.last), cur.values())
+		if h0, h1 := hour(old.last), hour(cur.last); h0 != h1 {
+			d.active(h0).servers--
+			d.active(h1).servers++
+		}
+	} else {
+		d.move(0, nil, day(cur.last), cur.values())
+		d.active(hour(cur.last)).servers++
+	}
+	if !old.exists {
+		n, err := t.exec("w.server.new", id, cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errRace
+		}
+		return nil
+	}
+	_, err = t.exec("w.server.set", cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload), id)
+	return err
+}
+
+// payloadOf is r's parsed payload (DB.Insert parsed it when the caller
+// did not).
+func payloadOf(r *store.Report) *store.Payload {
+	if r.Payload == nil { // cannot happen through Insert
+		return &store.Payload{Endpoints: -1, Backends: -1}
+	}
+	return r.Payload
+}
+
+// cluster applies the reports of one cluster (oldest first).
+func (s *DB) cluster(t *tx, rs []*store.Report, d *deltas, joined map[*store.Report]bool) error {
+	id := rs[0].ClusterID
+	var old cluster
+	var payload sql.NullString
+	err := t.queryRow("w.cluster.get", id).Scan(&old.first, &old.last, &old.version, &payload, &old.sizeDay, &old.size, &old.prevSize)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		old.exists = true
+		old.payload = decodePayload(payload)
+	}
+	cur := old
+	for _, r := range rs {
+		sec := r.Received.Unix()
+		dy := store.DayKey(r.Received)
+		wk := store.WeekKey(dy)
+		if cur.exists && sec < cur.last {
+			// Late for the cluster, maybe not for its server: a server
+			// joining the cluster's current day still adds to its size.
+			if joined[r] && dy == cur.sizeDay {
+				cur.size++
+			}
+			continue
+		}
+		if !cur.exists || day(cur.last) != dy {
+			d.day(dy).clusters++
+		}
+		if !cur.exists || store.WeekKey(day(cur.last)) != wk {
+			d.week(wk).activeClusters++
+		}
+		if !cur.exists {
+			cur.exists, cur.first, cur.sizeDay = true, sec, dy
+			d.totals["clusters"]++
+			d.week(wk).newClusters++
+		}
+		if dy > cur.sizeDay {
+			cur.prevSize, cur.size, cur.sizeDay = cur.size, 0, dy
+		}
+		if joined[r] {
+			cur.size++
+		}
+		cur.last, cur.version = sec, r.Version
+		if p := payloadOf(r); p.Present {
+			cur.payload = p
+		}
+	}
+	if old.exists {
+		d.move(day(old.last), old.values(), day(cur.last), cur.values())
+		if h0, h1 := hour(old.last), hour(cur.last); h0 != h1 {
+			d.active(h0).clusters--
+			d.active(h1).clusters++
+		}
+		_, err := t.exec("w.cluster.set", cur.first, cur.last, cur.version, encodePayload(cur.payload),
+			cur.sizeDay, cur.size, cur.prevSize, id)
+		return err
+	}
+	d.move(0, nil, day(cur.last), cur.values())
+	d.active(hour(cur.last)).clusters++
+	n, err := t.exec("w.cluster.new", id, cur.first, cur.last, cur.version, encodePayload(cur.payload),
+		cur.sizeDay, cur.size, cur.prevSize)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errRace
+	}
+	return nil
+}
+
+type mark struct {
+	week    int64
+	version string
+	server  string
+}
+
+type wv struct {
+	week    int64
+	version string
+}
+
+type lk struct {
+	day         int64
+	kind, value string
+}
+
+type dayCount struct{ reports, servers, clusters int64 }
+type weekCount struct{ newClusters, activeClusters int64 }
+type hourCount struct{ servers, clusters int64 }
+
+// deltas are the counter changes of one transaction, summed so each
+// counter row is written once.
+type deltas struct {
+	days    map[int64]*dayCount
+	weeks   map[int64]*weekCount
+	weekVer map[wv]int64
+	hours   map[int64]*hourCount
+	latest  map[lk]int64
+	totals  map[string]int64
+}
+
+func newDeltas() *deltas {
+	return &deltas{days: map[int64]*dayCount{}, weeks: map[int64]*weekCount{}, weekVer: map[wv]int64{},
+		hours: map[int64]*hourCount{}, latest: map[lk]int64{}, totals: map[string]int64{}}
+}
+
+func (d *deltas) day(k int64) *dayCount {
+	if d.days[k] == nil {
+		d.days[k] = &dayCount{}
+	}
+	return d.days[k]
+}
+
+func (d *deltas) week(k int64) *weekCount {
+	if d.weeks[k] == nil {
+		d.weeks[k] = &weekCount{}
+	}
+	return d.weeks[k]
+}
+
+func (d *deltas) active(k int64) *hourCount {
+	if d.hours[k] == nil {
+		d.hours[k] = &hourCount{}
+	}
+	return d.hours[k]
+}
+
+// move takes one ID's values out of day d0 and puts the new ones in d1.
+func (d *deltas) move(d0 int64, old []kv, d1 int64, cur []kv) {
+	for _, x := range old {
+		d.latest[lk{d0, x.kind, x.value}]--
+	}
+	for _, x := range cur {
+		d.latest[lk{d1, x.kind, x.value}]++
+	}
+}
+
+// flush writes the non-zero deltas, table by table, in key order, one
+// statement per table.
+func (d *deltas) flush(t *tx) error {
+	var rows [][]any
+	for _, k := range sortedKeys(d.days, cmp.Compare[int64]) {
+		c := d.days[k]
+		rows = append(rows, []any{k, c.reports, c.servers, c.clusters})
+	}
+	if err := t.upsert(upDay, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(d.weeks, cmp.Compare[int64]) {
+		if c := d.weeks[k]; c.newClusters != 0 || c.activeClusters != 0 {
+			rows = append(rows, []any{k, c.newClusters, c.activeClusters})
+		}
+	}
+	if err := t.upsert(upWeek, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(d.weekVer, func(a, b wv) int {
+		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version))
+	}) {
+		rows = append(rows, []any{k.week, k.version, d.weekVer[k]})
+	}
+	if err := t.upsert(upWeekVer, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(d.hours, cmp.Compare[int64]) {
+		if c := d.hours[k]; c.servers != 0 || c.clusters != 0 {
+			rows = append(rows, []any{k, c.servers, c.clusters})
+		}
+	}
+	if err := t.upsert(upActive, rows); err != nil {
+		return err
+	}
+	byKey := func(a, b lk) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
+	}
+	rows = nil
+	weeks := map[lk]int64{}
+	for _, k := range sortedKeys(d.latest, byKey) {
+		if n := d.latest[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+		}
+	}
+	if err := t.upsert(upLatest, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(weeks, byKey) {
+		if n := weeks[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+		}
+	}
+	if err := t.upsert(upLatestWeek, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(d.totals, cmp.Compare[string]) {
+		rows = append(rows, []any{k, d.totals[k]})
+	}
+	return t.upsert(upTotal, rows)
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, c)
+	return keys
+}
