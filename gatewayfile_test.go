@@ -53,7 +53,7 @@ func TestGatewayConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(exampleTestConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := gatewayConfig([]string{"gateway", "-c", file})
+	cfg, err := gatewayConfig([]string{"gateway", "-c", file}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +63,14 @@ func TestGatewayConfig(t *testing.T) {
 	if h1 != h2 || cfg.Port != 8080 {
 		t.Errorf("got hash %s port %d, want %s 8080", h1, cfg.Port, h2)
 	}
-	cfg, err = gatewayConfig([]string{"gateway", "-c", file, "-p", "9999"})
+	cfg, err = gatewayConfig([]string{"gateway", "-c", file, "-p", "9999"}, noEnv)
 	if err != nil || cfg.Port != 9999 {
 		t.Errorf("got port %d, %v; want 9999", cfg.Port, err)
 	}
-	if _, err := gatewayConfig([]string{"gateway", "-c", file + ".missing"}); err == nil {
+	if _, err := gatewayConfig([]string{"gateway", "-c", file + ".missing"}, noEnv); err == nil {
 		t.Error("got no error for a missing file")
 	}
 }
+
+// noEnv is a getenv with nothing set.
+func noEnv(string) string { return "" }
