@@ -13,45 +13,65 @@ const (
 	firstRetry = time.Second
 	// maxRetry caps the backoff (further capped by ReportLapse).
 	maxRetry = 5 * time.Minute
-	// maxRetryAfter caps how long a 429's Retry-After can silence a reporter.
+	// maxRetryAfter bounds a parsed Retry-After, so that no header can
+	// overflow a Duration. The reporter waits at most a ReportLapse anyway.
 	maxRetryAfter = 24 * time.Hour
 )
 
 // backoff returns the delay before retry number n (0-based): firstRetry
-// doubling per failure, capped at min(lapse, maxRetry), ±20% jitter.
-func backoff(n int, lapse time.Duration) time.Duration {
+// doubling per failure, capped at min(lapse, maxRetry), ±20% jitter. rnd
+// returns a number in [0, 1); nil means math/rand/v2.
+func backoff(n int, lapse time.Duration, rnd func() float64) time.Duration {
 	limit := min(lapse, maxRetry)
 	d := firstRetry
 	for i := 0; i < n && d < limit; i++ {
 		d *= 2
 	}
-	return min(jitter(d, 0.2), limit)
+	return min(jitter(d, 0.2, rnd), limit)
 }
 
 // jitter spreads d uniformly over ±frac, so a fleet started together does
 // not report together.
-func jitter(d time.Duration, frac float64) time.Duration {
-	return time.Duration(float64(d) * (1 - frac + 2*frac*rand.Float64()))
+func jitter(d time.Duration, frac float64, rnd func() float64) time.Duration {
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	return time.Duration(float64(d) * (1 - frac + 2*frac*rnd()))
 }
 
-// nextDelay decides when to try again after a report attempt: the lapse
-// after success or a final 4xx, Retry-After after a 429, backoff otherwise.
-// It also says whether the failure counts towards the backoff.
-func nextDelay(err error, failures int, lapse time.Duration) (time.Duration, bool) {
+// outcome sorts the result of one report attempt.
+type outcome int
+
+const (
+	accepted outcome = iota
+	// refused: the collector answered a report with a final 4xx. It is up;
+	// sending the same again would fail the same way.
+	refused
+	// failed: a network error, timeout, 5xx, 429, failed session or
+	// recovered panic. Retried with backoff.
+	failed
+)
+
+func classify(err error) outcome {
 	if err == nil {
-		return jitter(lapse, 0.1), false
+		return accepted
 	}
+	var oe *opError
 	var se *StatusError
-	if errors.As(err, &se) {
-		switch {
-		case se.Code == http.StatusTooManyRequests && se.RetryAfter > 0:
-			return min(se.RetryAfter, maxRetryAfter), true
-		case se.Code == http.StatusTooManyRequests, se.Code >= 500:
-			return backoff(failures, lapse), true
-		case se.Code >= 400:
-			// Final for this report: sending the same again would fail the same way.
-			return jitter(lapse, 0.1), false
-		}
+	if errors.As(err, &oe) && oe.op == "report" && errors.As(err, &se) &&
+		se.Code >= 400 && se.Code < 500 && se.Code != http.StatusTooManyRequests {
+		return refused
 	}
-	return backoff(failures, lapse), true
+	return failed
+}
+
+// retryDelay is the wait after a failed attempt, the failures-th in a row
+// (0-based): a 429's Retry-After, capped at the lapse so that no collector
+// can silence a reporter for longer than one report interval, else backoff.
+func retryDelay(err error, failures int, lapse time.Duration, rnd func() float64) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == http.StatusTooManyRequests && se.RetryAfter > 0 {
+		return min(se.RetryAfter, lapse)
+	}
+	return backoff(failures, lapse, rnd)
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxReplySize caps how much of a collector's reply is read. A larger reply
@@ -63,17 +65,29 @@ type BasicClient struct {
 type StatusError struct {
 	// Code is the HTTP status code.
 	Code int
-	// Message is the reply's "message" field, or the start of its body.
+	// Message is the reply's "message" field, or its body when that is one
+	// short line of plain text. Anything else (an HTML error page from a
+	// wrong URL, say) is not kept: ContentType says what it was.
 	Message string
 	// RetryAfter is the reply's Retry-After, zero when absent.
 	RetryAfter time.Duration
+	// ContentType is the media type of a non-empty body that Message does
+	// not carry, e.g. "text/html".
+	ContentType string
 }
 
+// Error is one short line, whatever the collector sent: for example
+// "collector answered 404 Not Found (text/html)".
 func (e *StatusError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("unexpected status code: %d", e.Code)
+	s := fmt.Sprintf("collector answered %d %s", e.Code, http.StatusText(e.Code))
+	s = strings.TrimSpace(s)
+	switch {
+	case e.Message != "":
+		return s + ": " + e.Message
+	case e.ContentType != "":
+		return s + " (" + e.ContentType + ")"
 	}
-	return fmt.Sprintf("unexpected status code: %d: %s", e.Code, e.Message)
+	return s
 }
 
 // Send posts in to c.URL+path. A 2xx reply's body, at most MaxReplySize
@@ -107,11 +121,7 @@ func (c *BasicClient) Send(ctx context.Context, path string, in, out interface{}
 		return fmt.Errorf("usage: reading reply: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &StatusError{
-			Code:       resp.StatusCode,
-			Message:    replyMessage(body),
-			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		}
+		return statusError(resp, body)
 	}
 	if len(body) > MaxReplySize {
 		return ErrReplyTooLarge
@@ -125,20 +135,43 @@ func (c *BasicClient) Send(ctx context.Context, path string, in, out interface{}
 	return nil
 }
 
-// replyMessage extracts a short reason from an error reply.
-func replyMessage(body []byte) string {
-	var r ReportReply
-	if json.Unmarshal(body, &r) == nil && r.Message != "" {
-		return truncate(r.Message, 200)
+// statusError summarises a non-2xx reply in one short line: its JSON
+// "message", or a one-line plain-text body, else only its media type.
+func statusError(resp *http.Response, body []byte) *StatusError {
+	se := &StatusError{
+		Code:       resp.StatusCode,
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
-	return truncate(strings.TrimSpace(strings.ToValidUTF8(string(body), "?")), 200)
+	var r ReportReply
+	text := bytes.TrimSpace(body)
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case len(text) == 0:
+	case json.Unmarshal(body, &r) == nil && r.Message != "":
+		se.Message = oneLine(r.Message, maxReasonLen)
+	case (mt == "" || mt == "text/plain") && plainLine(text):
+		se.Message = string(text)
+	default:
+		se.ContentType = mt
+		if mt == "" {
+			se.ContentType = "unknown content type"
+		}
+	}
+	return se
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// plainLine reports whether b reads as a short human message: one line of
+// printable UTF-8 text, not markup.
+func plainLine(b []byte) bool {
+	if len(b) > maxReasonLen || !utf8.Valid(b) || b[0] == '<' {
+		return false
 	}
-	return s[:n] + "..."
+	for _, r := range string(b) {
+		if r < ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.

@@ -3,8 +3,10 @@ package usage
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +73,43 @@ func TestRetryAfterDate(t *testing.T) {
 		if got := retryAfter(v, now); got != 0 {
 			t.Errorf("retryAfter(%q) = %s, want 0", v, got)
 		}
+	}
+}
+
+// TestStatusErrorIsOneLine: whatever a collector, or whatever answers at a
+// wrong URL, sends with an error status, the error is one short line.
+func TestStatusErrorIsOneLine(t *testing.T) {
+	page := "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body>\n" +
+		strings.Repeat("<p>nothing here</p>\n", 100) + "</body></html>\n"
+	for _, tt := range []struct {
+		name, ctype, body string
+		status            int
+		want              string
+	}{
+		{"html page", "text/html; charset=utf-8", page, 404, "collector answered 404 Not Found (text/html)"},
+		{"html without type", "", "<html><body>Bad Gateway</body></html>", 502, "collector answered 502 Bad Gateway (unknown content type)"},
+		{"json message", "application/json", `{"status":400,"message":"bad stamp"}`, 400, "collector answered 400 Bad Request: bad stamp"},
+		{"json multi-line message", "application/json", `{"message":"a\nb"}`, 500, "collector answered 500 Internal Server Error: a b"},
+		{"json without message", "application/json", `{"status":503}`, 503, "collector answered 503 Service Unavailable (application/json)"},
+		{"plain line", "text/plain; charset=utf-8", "database is locked\n", 503, "collector answered 503 Service Unavailable: database is locked"},
+		{"plain lines", "text/plain", "line one\nline two\n", 500, "collector answered 500 Internal Server Error (text/plain)"},
+		{"long plain", "text/plain", strings.Repeat("x", 1000), 500, "collector answered 500 Internal Server Error (text/plain)"},
+		{"binary", "application/octet-stream", "\x00\x01\x02", 500, "collector answered 500 Internal Server Error (application/octet-stream)"},
+		{"empty", "", "", 429, "collector answered 429 Too Many Requests"},
+		{"unknown code", "", "", 599, "collector answered 599"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Type"] = []string{tt.ctype}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			err := (&BasicClient{Client: srv.Client(), URL: srv.URL}).Send(context.Background(), "/session", &SessionRequest{}, nil)
+			var se *StatusError
+			if !errors.As(err, &se) || se.Error() != tt.want {
+				t.Errorf("Send error = %v, want %s", err, tt.want)
+			}
+		})
 	}
 }

@@ -119,11 +119,11 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	logs := &logRecorder{}
+	logs := newLogRecorder()
 	opt := testOptions("http://" + addr)
 	opt.Logger = logs
 	startReport(t, opt)
-	waitFor(t, 5*time.Second, "a logged session failure", func() bool { return logs.find("WARNING", "next attempt at") })
+	waitFor(t, 5*time.Second, "a logged session failure", func() bool { return logs.find("WARNING", "Collector unreachable") })
 
 	l, err = net.Listen("tcp", addr)
 	if err != nil {
@@ -132,11 +132,11 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 	c := newTestCollectorOn(t, 8, l)
 	// The collector records a report before answering it; the reporter logs
 	// it once the answer is in.
-	waitFor(t, 15*time.Second, "an accepted report in the log", func() bool { return logs.find("INFO", "report accepted") })
+	waitFor(t, 15*time.Second, "an accepted report in the log", func() bool { return logs.find("INFO", "Report accepted") })
 	if _, got := c.snapshot(); len(got) == 0 || !got[0].accepted {
 		t.Fatal("report after recovery not accepted")
 	}
-	if !logs.find("INFO", "session opened") {
+	if !logs.find("INFO", "Session opened") {
 		t.Errorf("logs lack the session line:\n%s", logs)
 	}
 }
@@ -175,14 +175,14 @@ func TestBackoffBounds(t *testing.T) {
 	for n := 0; n < 20; n++ {
 		for i := 0; i < 100; i++ {
 			want := time.Second << min(n, 10)
-			d := backoff(n, time.Hour)
+			d := backoff(n, time.Hour, nil)
 			lo, hi := want*8/10, min(want*12/10, maxRetry)
 			if d < lo && d < maxRetry*8/10 || d > hi {
 				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", n, d, lo, hi)
 			}
 		}
 	}
-	if d := backoff(30, 10*time.Second); d > 10*time.Second {
+	if d := backoff(30, 10*time.Second, nil); d > 10*time.Second {
 		t.Errorf("backoff capped by lapse 10s = %s", d)
 	}
 }
@@ -276,7 +276,7 @@ func TestReport4xxIsFinal(t *testing.T) {
 		http.Error(w, `{"status":400,"message":"bad stamp"}`, http.StatusBadRequest)
 		return true
 	}
-	logs := &logRecorder{}
+	logs := newLogRecorder()
 	opt := testOptions(c.URL())
 	opt.Logger = logs
 	startReport(t, opt)
@@ -451,7 +451,7 @@ func TestNilRepliesNeverPanic(t *testing.T) {
 func TestReporterLiteral(t *testing.T) {
 	t.Parallel()
 	c := newTestCollector(t, 8)
-	r := &Reporter{Options: Options{ClusterID: "c", ServerID: "s", URL: c.URL() + "/", HashBits: 8, Logger: &logRecorder{}}}
+	r := &Reporter{Options: Options{ClusterID: "c", ServerID: "s", URL: c.URL() + "/", HashBits: 8, Logger: newLogRecorder()}}
 	if err := r.SingleReport(context.Background()); err != nil {
 		t.Fatalf("SingleReport: %v", err)
 	}

@@ -33,6 +33,9 @@ const counterDigits = 16
 // context and at the other workers: a fraction of a millisecond.
 const checkEvery = 1 << 12
 
+// testHookWorker, when set by a test, runs at the start of every worker.
+var testHookWorker func(start uint64)
+
 // ErrTooHard is returned for a Minter asked to mint more than MaxBits bits.
 var ErrTooHard = errors.New("hashcash: too many bits to mint")
 
@@ -154,15 +157,28 @@ func search(ctx context.Context, prefix string, nibbles uint, workers int, hashe
 	}
 
 	var (
-		found  atomic.Bool
-		once   sync.Once
-		result string
-		wg     sync.WaitGroup
+		found   atomic.Bool
+		once    sync.Once
+		result  string
+		wg      sync.WaitGroup
+		failure atomic.Pointer[string] // a worker's recovered panic
 	)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(start uint64) {
 			defer wg.Done()
+			// A worker never takes down the host: its panic stops the
+			// search and becomes the error.
+			defer func() {
+				if p := recover(); p != nil {
+					msg := fmt.Sprint(p)
+					failure.CompareAndSwap(nil, &msg)
+					found.Store(true)
+				}
+			}()
+			if testHookWorker != nil {
+				testHookWorker(start)
+			}
 			b := block
 			ctr, ok, tried := work(ctx, &found, state, &b, n, start, nibbles)
 			hashes.Add(tried)
@@ -175,6 +191,9 @@ func search(ctx context.Context, prefix string, nibbles uint, workers int, hashe
 		}(uint64(w) << 56)
 	}
 	wg.Wait()
+	if p := failure.Load(); p != nil {
+		return "", fmt.Errorf("hashcash: recovered from panic in a worker: %s", *p)
+	}
 	if result == "" {
 		if err := ctx.Err(); err != nil {
 			return "", err

@@ -115,3 +115,19 @@ func TestIncHex(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerPanicIsAnError: a panic in a minting goroutine stops the search
+// and comes back as an error; the process goes on and no worker is left.
+func TestWorkerPanicIsAnError(t *testing.T) {
+	testHookWorker = func(start uint64) {
+		if start == 1<<56 {
+			panic("worker bug")
+		}
+	}
+	defer func() { testHookWorker = nil }()
+	m := &Minter{Bits: 40, Workers: 4} // would take days: only the panic ends it
+	_, err := m.MintContext(context.Background(), "resource")
+	if err == nil || !strings.Contains(err.Error(), "worker bug") {
+		t.Fatalf("MintContext with a panicking worker = %v, want the panic as an error", err)
+	}
+}

@@ -1,0 +1,210 @@
+package usage
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unicode"
+)
+
+// startFake starts a reporter for the fake collector c the way [Report]
+// does, inside the caller's synctest bubble, with the jitter pinned to its
+// middle so that every wait is exactly the documented base delay. It stops
+// when the bubble's test ends.
+func startFake(t *testing.T, c *testCollector, edit func(*Options)) (*Reporter, *logRecorder) {
+	t.Helper()
+	logs := newLogRecorder()
+	opt := testOptions(fakeURL)
+	opt.Client = c.httpClient()
+	opt.Logger = logs
+	if edit != nil {
+		edit(&opt)
+	}
+	r, err := newReporter(opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rand = func() float64 { return 0.5 }
+	go r.run(t.Context())
+	return r, logs
+}
+
+// checkLogStyle: every line is one capitalised message without Go's
+// "usage:" prefix, as the gateway's tag must be the only one.
+func checkLogStyle(t *testing.T, logs *logRecorder) {
+	t.Helper()
+	for _, s := range logs.lines() {
+		_, msg, ok := strings.Cut(s, ": ")
+		if !ok || msg == "" {
+			t.Errorf("log line %q has no level", s)
+			continue
+		}
+		if strings.Contains(strings.ToLower(s), "usage:") {
+			t.Errorf("log line %q repeats the usage: prefix", s)
+		}
+		if r := []rune(msg)[0]; !unicode.IsUpper(r) {
+			t.Errorf("log line %q not capitalised", s)
+		}
+	}
+}
+
+// TestLogsOneWarningPerOutage: an hour-long outage costs the log one
+// WARNING, a DEBUG line per retry and one INFO at recovery.
+func TestLogsOneWarningPerOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		c.setDown(true)
+		_, logs := startFake(t, c, func(o *Options) { o.ReportLapse = 12 * time.Hour })
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		// Attempts at 0s, 1s, 3s, 7s ... 511s, then every 5 minutes up to
+		// 3511s: 20 failures in the hour, the first a WARNING, the rest DEBUG.
+		const retries = 19
+		if n := logs.count("WARNING", ""); n != 1 {
+			t.Fatalf("%d WARNING lines in an hour of outage, want 1:\n%s", n, logs)
+		}
+		want := `WARNING: Collector unreachable: session: Post "http://collector.test/session": dial tcp: connection refused; retrying in the background`
+		if got := logs.lines()[0]; got != want {
+			t.Errorf("first line\n%s\nwant\n%s", got, want)
+		}
+		if n := logs.count("DEBUG", "failed: session: Post"); n != retries {
+			t.Errorf("%d DEBUG retry lines, want %d:\n%s", n, retries, logs)
+		}
+		if !logs.find("DEBUG", "Attempt 2 failed: session: Post \"http://collector.test/session\": dial tcp: connection refused; next attempt at 2000-01-01T00:00:03Z") {
+			t.Errorf("no DEBUG line for attempt 2 with its next attempt time:\n%s", logs)
+		}
+
+		c.setDown(false)
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if !logs.find("INFO", "Collector reachable again after 20 failed attempts") {
+			t.Errorf("no recovery line after 20 failed attempts:\n%s", logs)
+		}
+		for _, line := range []string{"INFO: Session opened with http://collector.test (proof of work: 8 bits)",
+			"INFO: Report accepted (uptime ", "DEBUG: Next report at "} {
+			if logs.count(line[:strings.Index(line, ":")], line[strings.Index(line, " ")+1:]) != 1 {
+				t.Errorf("want one %q line:\n%s", line, logs)
+			}
+		}
+		checkLogStyle(t, logs)
+	})
+}
+
+// TestLogsStreakOfReportFailures: 5xx and 429 on reports are failures of
+// the same kind; a new outage after a recovery warns again.
+func TestLogsStreakOfReportFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		c.report = func(n int, w http.ResponseWriter, _ *ReportRequest) bool {
+			switch n {
+			case 1, 2, 5:
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte(`{"status":503,"message":"database is locked"}`))
+				return true
+			case 3:
+				w.WriteHeader(http.StatusTooManyRequests)
+				return true
+			}
+			return false
+		}
+		_, logs := startFake(t, c, func(o *Options) { o.ReportLapse = time.Minute })
+		// Attempts at 0, 1, 3 and 7s; the lapse later, attempt 5 fails and
+		// its retry a second later is accepted.
+		time.Sleep(90 * time.Second)
+		synctest.Wait()
+		want := []string{
+			"INFO: Session opened with http://collector.test (proof of work: 8 bits)",
+			"WARNING: Collector unreachable: report: collector answered 503 Service Unavailable: database is locked; retrying in the background",
+			"DEBUG: Attempt 2 failed: report: collector answered 503 Service Unavailable: database is locked; next attempt at 2000-01-01T00:00:03Z",
+			"DEBUG: Attempt 3 failed: report: collector answered 429 Too Many Requests; next attempt at 2000-01-01T00:00:07Z",
+			// The retries re-sent the report of 0s: still fresh, so the same.
+			"INFO: Report accepted (uptime 0s, extra payload: false)",
+			"INFO: Collector reachable again after 3 failed attempts",
+			"DEBUG: Next report at 2000-01-01T00:01:07Z",
+			"WARNING: Collector unreachable: report: collector answered 503 Service Unavailable: database is locked; retrying in the background",
+			"INFO: Report accepted (uptime 67s, extra payload: false)",
+			"INFO: Collector reachable again after 1 failed attempt",
+			"DEBUG: Next report at 2000-01-01T00:02:08Z",
+		}
+		if got := logs.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		checkLogStyle(t, logs)
+	})
+}
+
+// TestLogsHTMLErrorPage: a wrong URL that answers an HTML page is one short
+// line in the log, not the page.
+func TestLogsHTMLErrorPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		c.session = func(_ int, w http.ResponseWriter) bool {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body>\n" +
+				strings.Repeat("<p>Not here</p>\n", 40) + "</body>\n</html>\n"))
+			return true
+		}
+		_, logs := startFake(t, c, nil)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		want := "WARNING: Collector unreachable: session: collector answered 404 Not Found (text/html); retrying in the background"
+		if got := logs.lines(); len(got) == 0 || got[0] != want {
+			t.Fatalf("log:\n%s\nwant first line:\n%s", logs, want)
+		}
+		if strings.Contains(logs.String(), "<") {
+			t.Errorf("log shows the HTML page:\n%s", logs)
+		}
+		checkLogStyle(t, logs)
+	})
+}
+
+// TestLogsRefusals: a final 4xx is one WARNING with the collector's
+// message; 401 opens a new session.
+func TestLogsRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		c.report = func(n int, w http.ResponseWriter, _ *ReportRequest) bool {
+			switch n {
+			case 1:
+				w.WriteHeader(http.StatusUnauthorized)
+				w.Write([]byte(`{"status":401,"message":"token expired"}`))
+				return true
+			case 2:
+				http.Error(w, "bad stamp", http.StatusBadRequest)
+				return true
+			}
+			return false
+		}
+		_, logs := startFake(t, c, nil)
+		synctest.Wait()
+		want := []string{
+			"INFO: Session opened with http://collector.test (proof of work: 8 bits)",
+			"INFO: Report refused (401): opening a new session",
+			"INFO: Session opened with http://collector.test (proof of work: 8 bits)",
+			"WARNING: Report refused (400): bad stamp; next report at 2000-01-01T01:00:00Z",
+		}
+		if got := logs.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		checkLogStyle(t, logs)
+	})
+}
+
+// TestLogReasonIsOneShortLine: whatever an error says, its log reason is one
+// line of bounded length without the package prefix.
+func TestLogReasonIsOneShortLine(t *testing.T) {
+	for _, err := range []error{
+		&opError{op: "session", err: &opError{op: "report", err: context.Canceled}},
+		&opError{op: "report", err: &StatusError{Code: 500, Message: strings.Repeat("x\n", 500)}},
+		&panicError{where: "Minter", value: "multi\nline\r\npanic\x00"},
+	} {
+		got := logReason(err)
+		if strings.ContainsAny(got, "\n\r\x00") || len(got) > maxReasonLen+3 || strings.Contains(got, "usage:") {
+			t.Errorf("logReason(%q) = %q", err, got)
+		}
+	}
+}

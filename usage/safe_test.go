@@ -1,0 +1,129 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/hashcash"
+)
+
+// panickyClient is a UsageClient with bugs: it panics on the calls named,
+// and otherwise forwards to next.
+type panickyClient struct {
+	next            UsageClient
+	session, report atomic.Int32 // calls that panic, counted down
+}
+
+func (p *panickyClient) NewSession(ctx context.Context, in *SessionRequest) (*SessionReply, error) {
+	if p.session.Add(-1) >= 0 {
+		panic("client bug in NewSession")
+	}
+	return p.next.NewSession(ctx, in)
+}
+
+func (p *panickyClient) SendReport(ctx context.Context, in *ReportRequest) (*ReportReply, error) {
+	if p.report.Add(-1) >= 0 {
+		panic(errors.New("client bug in SendReport"))
+	}
+	return p.next.SendReport(ctx, in)
+}
+
+func fakeUsageClient(c *testCollector) UsageClient {
+	return &Client{
+		HTTPClient:      &BasicClient{Client: c.httpClient(), URL: fakeURL},
+		SessionEndpoint: "/session",
+		ReportEndpoint:  "/report",
+	}
+}
+
+// TestNewWithPanickingClient: a UsageClient whose NewSession panics makes
+// New return an error, not crash the host.
+func TestNewWithPanickingClient(t *testing.T) {
+	pc := &panickyClient{}
+	pc.session.Store(1)
+	logs := newLogRecorder()
+	opt := testOptions("")
+	opt.Logger = logs
+	r, err := New(opt, pc)
+	var pe *panicError
+	if r == nil || !errors.As(err, &pe) || !strings.Contains(err.Error(), "client bug in NewSession") {
+		t.Fatalf("New = %v, %v; want the reporter and the recovered panic as the error", r, err)
+	}
+	if !logs.find("ERROR", "Recovered from panic in UsageClient.NewSession: client bug in NewSession") {
+		t.Errorf("panic not logged:\n%s", logs)
+	}
+}
+
+// TestReportSurvivesPanics: Report's goroutine recovers from a panicking
+// NewSession, SendReport, Minter and Logger, logs each and goes on until a
+// report is accepted.
+func TestReportSurvivesPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		pc := &panickyClient{next: fakeUsageClient(c)}
+		pc.session.Store(2)
+		pc.report.Store(1)
+		logs := newLogRecorder()
+		var mints atomic.Int32
+		opt := testOptions("")
+		opt.Logger = logs
+		opt.Minter = minterFunc(func(res string) (string, error) {
+			if mints.Add(1) == 1 {
+				var m map[string]int
+				m["boom"]++ // a nil map write: a runtime panic
+			}
+			return (&hashcash.Minter{Bits: 8}).Mint(res)
+		})
+		if err := Report(t.Context(), opt, pc); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+			t.Fatalf("%d reports reached the collector, want 1 accepted:\n%s", len(got), logs)
+		}
+		for _, where := range []string{
+			"UsageClient.NewSession: client bug in NewSession",
+			"Minter: assignment to entry in nil map",
+			"UsageClient.SendReport: client bug in SendReport",
+		} {
+			if !logs.find("ERROR", "Recovered from panic in "+where) {
+				t.Errorf("no ERROR line for the panic in %s:\n%s", where, logs)
+			}
+		}
+		// Panics are bugs of the host, not an unreachable collector.
+		if logs.find("WARNING", "") {
+			t.Errorf("a panic logged as a WARNING:\n%s", logs)
+		}
+		checkLogStyle(t, logs)
+	})
+}
+
+// TestPanickingLoggerIsHarmless: a Logger that panics loses its lines; the
+// reports still go out.
+func TestPanickingLoggerIsHarmless(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		startFake(t, c, func(o *Options) { o.Logger = panickyLogger{} })
+		synctest.Wait()
+		if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+			t.Fatalf("%d reports with a panicking logger, want 1 accepted", len(got))
+		}
+	})
+}
+
+type panickyLogger struct{}
+
+func (panickyLogger) Debug(...interface{})   { panic("logger bug") }
+func (panickyLogger) Info(...interface{})    { panic("logger bug") }
+func (panickyLogger) Warning(...interface{}) { panic("logger bug") }
+func (panickyLogger) Error(...interface{})   { panic("logger bug") }
+
+type minterFunc func(string) (string, error)
+
+func (f minterFunc) Mint(res string) (string, error) { return f(res) }
