@@ -25,7 +25,7 @@ func BenchmarkGateway(b *testing.B) {
 	enabled := e.start(b, col, e.config(b, col, edit), nil)
 	disabled := e.start(b, col, e.config(b, col, edit), []string{"USAGE_DISABLE=1"})
 	enabled.waitLog(b, "usage: report accepted") // the reporter is really running
-	disabled.waitLog(b, "usage reporter disabled by the USAGE_DISABLE")
+	disabled.waitLog(b, "Usage reporter disabled by the USAGE_DISABLE")
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
 	urls := [2]string{

@@ -28,6 +28,7 @@ func TestConfigGetter(t *testing.T) {
 		ReportLapse:     12 * time.Hour,
 		Timeout:         15 * time.Second,
 		HashBits:        20,
+		UserAgent:       core.KrakendUserAgent,
 		Version:         core.KrakendVersion,
 	}
 	with := func(f func(*Config)) Config { c := defaults; f(&c); return c }

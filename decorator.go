@@ -42,7 +42,7 @@ func New(logger logging.Logger, next router.RunServerFunc) router.RunServerFunc 
 func serviceInstance(l usage.Logger, cfg config.ServiceConfig) instance {
 	hash, err := configHash(cfg)
 	if err != nil {
-		l.Warning(fmt.Sprintf("cannot hash the service config (%v): cluster ID derived from the %s block", err, Namespace))
+		l.Warning(fmt.Sprintf("Cannot hash the service config (%v): the cluster ID is derived from the %s block", err, Namespace))
 		hash = blockHash(cfg.ExtraConfig[Namespace])
 	}
 	return instance{hash: hash, port: cfg.Port, payload: NewPayload(cfg).JSON()}

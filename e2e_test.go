@@ -65,9 +65,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		out := g.out.String()
 		for _, want := range []string{
-			fmt.Sprintf("INFO: [PLUGIN: krakend-usage] starting usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
-			"WARNING: [PLUGIN: krakend-usage] report_lapse 1s is below 1m0s",
-			"INFO: [PLUGIN: krakend-usage] usage: report accepted",
+			fmt.Sprintf("INFO: [PLUGIN: krakend-usage] Starting the usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
+			"WARNING: [PLUGIN: krakend-usage] Report lapse 1s is below 1m0s",
+			"INFO: [PLUGIN: krakend-usage] Report accepted",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("gateway stdout lacks %q:\n%s", want, out)
@@ -126,7 +126,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 		{"USAGE_DISABLE", []string{"USAGE_DISABLE=1"}, nil, "INFO: [PLUGIN: krakend-usage] usage reporter disabled by the USAGE_DISABLE environment variable"},
 		{"DO_NOT_TRACK", []string{"DO_NOT_TRACK=1"}, nil, "INFO: [PLUGIN: krakend-usage] usage reporter disabled by the DO_NOT_TRACK environment variable"},
 		{"disabled", nil, func(m map[string]interface{}) { usageBlock(m)["disabled"] = true }, `INFO: [PLUGIN: krakend-usage] usage reporter disabled by the "disabled" config key`},
-		{"bad config", nil, func(m map[string]interface{}) { usageBlock(m)["hash_bits"] = 99.0 }, `ERROR: [PLUGIN: krakend-usage] krakend-usage: config key "hash_bits"`},
+		{"bad config", nil, func(m map[string]interface{}) { usageBlock(m)["hash_bits"] = 99.0 }, `ERROR: [PLUGIN: krakend-usage] Usage reporter not started: config key "hash_bits"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

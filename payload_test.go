@@ -2,6 +2,8 @@ package krakendusage
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -50,7 +52,12 @@ const exampleTestConfig = `{
 func parseTestConfig(t testing.TB, s string) config.ServiceConfig {
 	t.Helper()
 	config.ExtraConfigAlias["plugin/http-server"] = serverplugin.Namespace
-	cfg, err := config.NewParserWithFileReader(func(string) ([]byte, error) { return []byte(s), nil }).Parse("test.json")
+	// Parsed as KrakenD CE parses it (krakend-koanf), from a file.
+	file := filepath.Join(t.TempDir(), "krakend.json")
+	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewConfigParser(noEnv).Parse(file)
 	if err != nil {
 		t.Fatalf("parsing the test config: %v", err)
 	}

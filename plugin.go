@@ -47,7 +47,7 @@ func (r *Registerer) RegisterLogger(v interface{}) {
 	r.mu.Lock()
 	r.logger = newPrefixed(l, pluginLogPrefix)
 	r.mu.Unlock()
-	l.Debug(pluginLogPrefix, "logger loaded")
+	l.Debug(pluginLogPrefix, "Logger loaded")
 }
 
 func (r *Registerer) log() usage.Logger {
@@ -92,6 +92,6 @@ func pluginInstance(l usage.Logger, args []string, getenv func(string) string, b
 			return instance{hash: hash, port: gc.Port, payload: NewPayload(gc).JSON()}
 		}
 	}
-	l.Warning(fmt.Sprintf("cannot read the gateway config: %v; the cluster ID is derived from the plugin's config block and no endpoint counts are sent", err))
+	l.Warning(fmt.Sprintf("Cannot read the gateway config (%s): the cluster ID is derived from the plugin's config block and no endpoint counts are sent", logDetail(err)))
 	return instance{hash: blockHash(block), port: portFromArgs(args)}
 }
