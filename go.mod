@@ -7,6 +7,7 @@ require (
 	github.com/krakend/krakend-flexibleconfig/v2 v2.3.0
 	github.com/krakend/krakend-koanf v0.0.0-20251111142508-ab36eebbcf9b
 	github.com/luraproject/lura/v2 v2.14.1
+	golang.org/x/mod v0.32.0
 )
 
 require (
