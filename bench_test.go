@@ -18,13 +18,13 @@ import (
 //
 //	GOWORK=off go test -run '^$' -bench BenchmarkGateway -benchtime 3s -count 5 .
 func BenchmarkGateway(b *testing.B) {
-	e := newE2E(b)
+	e := newE2E(b, gatewayHosts[0])
 	e.noProbe = true
 	col := newTestCollector(b, 20)
 	edit := func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1m" }
 	enabled := e.start(b, col, e.config(b, col, edit), nil)
 	disabled := e.start(b, col, e.config(b, col, edit), []string{"USAGE_DISABLE=1"})
-	enabled.waitLog(b, "usage: report accepted") // the reporter is really running
+	enabled.waitLog(b, "Report accepted") // the reporter is really running
 	disabled.waitLog(b, "Usage reporter disabled by the USAGE_DISABLE")
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}

@@ -7,6 +7,7 @@ require (
 	github.com/krakend/krakend-flexibleconfig/v2 v2.3.0
 	github.com/krakend/krakend-koanf v0.0.0-20251111142508-ab36eebbcf9b
 	github.com/luraproject/lura/v2 v2.14.1
+	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/mod v0.32.0
 )
 
@@ -57,7 +58,6 @@ require (
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/fastrand v1.1.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.4 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.51.0 // indirect

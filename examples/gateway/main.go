@@ -4,7 +4,7 @@
 // the krakend-usage plugin without KrakenD itself, during development; the
 // proof is the stock KrakenD (see docs/gateway.md):
 //
-//	build/gateway [run] -c examples/krakend.json [-l INFO] [-p 8080]
+//	build/gateway [run] -c examples/krakend.json [-l DEBUG] [-p 8080]
 //
 // It reads its config with krakendusage.NewConfigParser, the parser KrakenD
 // CE builds: JSON, YAML or TOML, KRAKEND_* overrides, FC_* flexible config.
@@ -46,7 +46,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	file := fs.String("c", "./krakend.json", "path to the configuration file")
 	fs.StringVar(file, "config", "./krakend.json", "path to the configuration file")
-	level := fs.String("l", "INFO", "log level: DEBUG, INFO, WARNING, ERROR, CRITICAL")
+	// DEBUG, as KrakenD CE logs without a "telemetry/logging" block.
+	level := fs.String("l", "DEBUG", "log level: DEBUG, INFO, WARNING, ERROR, CRITICAL")
 	port := fs.Int("p", 0, "port of the service (overrides the config)")
 	access := fs.Bool("access-log", false, "write the access log to stdout")
 	if err := fs.Parse(args); err != nil {
