@@ -19,6 +19,8 @@ all: plugin gateway collector
 test:
 	@[ -n "$$USAGE_TEST_POSTGRES_DSN" ] || echo "note: USAGE_TEST_POSTGRES_DSN is not set: the PostgreSQL tests are skipped (e.g. USAGE_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')"
 	@command -v chromium >/dev/null 2>&1 || echo "note: chromium is not installed: the dashboard browser test is skipped (apt-get install chromium)"
+	@[ -n "$$KRAKEND_BIN" ] || echo "note: KRAKEND_BIN is not set: the tests in the stock KrakenD are skipped (e.g. KRAKEND_BIN=\$$(../shared/krakend-ce/build.sh))"
+	@[ -n "$$KRAKEND_MUSL_BIN" ] || echo "note: KRAKEND_MUSL_BIN is not set: the tests in the musl KrakenD (Docker image) are skipped (e.g. KRAKEND_MUSL_BIN=\$$(../shared/krakend-ce/build.sh musl))"
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test -race $$m"; \
 		(cd $$m && $(GO) test -race -count=1 ./...); \
