@@ -19,15 +19,17 @@ const (
 )
 
 // backoff returns the delay before retry number n (0-based): firstRetry
-// doubling per failure, capped at min(lapse, maxRetry), ±20% jitter. rnd
-// returns a number in [0, 1); nil means math/rand/v2.
+// doubling per failure up to min(lapse, maxRetry), then ±20% jitter (at
+// the cap too, so that a fleet waiting out an outage does not retry in
+// step), never longer than the lapse. rnd returns a number in [0, 1); nil
+// means math/rand/v2.
 func backoff(n int, lapse time.Duration, rnd func() float64) time.Duration {
 	limit := min(lapse, maxRetry)
 	d := firstRetry
 	for i := 0; i < n && d < limit; i++ {
 		d *= 2
 	}
-	return min(jitter(d, 0.2, rnd), limit)
+	return min(jitter(min(d, limit), 0.2, rnd), lapse)
 }
 
 // jitter spreads d uniformly over ±frac, so a fleet started together does

@@ -152,7 +152,7 @@ func statusError(resp *http.Response, body []byte) *StatusError {
 	case (mt == "" || mt == "text/plain") && plainLine(text):
 		se.Message = string(text)
 	default:
-		se.ContentType = mt
+		se.ContentType = cut(mt, 64) // a header can be long too
 		if mt == "" {
 			se.ContentType = "unknown content type"
 		}

@@ -73,9 +73,8 @@ func ValidateID(field, id string) error {
 //
 // The error is a *FieldError naming the first bad field.
 func (u *UsageData) Validate() error {
-	if !utf8.ValidString(u.Version) || len(u.Version) > MaxVersionLen ||
-		strings.IndexFunc(u.Version, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
-		return &FieldError{Field: "version", Reason: fmt.Sprintf("want at most %d printable ASCII characters", MaxVersionLen)}
+	if err := validVersion(u.Version); err != nil {
+		return err
 	}
 	if err := validPlatform("os", u.OS); err != nil {
 		return err
@@ -91,6 +90,15 @@ func (u *UsageData) Validate() error {
 	}
 	if u.Uptime < 0 || u.Uptime > MaxUptime {
 		return &FieldError{Field: "uptime", Reason: fmt.Sprintf("want 0 to %d seconds", MaxUptime)}
+	}
+	return nil
+}
+
+// validVersion is the version rule, for reports and for Options.Version.
+func validVersion(v string) error {
+	if !utf8.ValidString(v) || len(v) > MaxVersionLen ||
+		strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+		return &FieldError{Field: "version", Reason: fmt.Sprintf("want at most %d printable ASCII characters", MaxVersionLen)}
 	}
 	return nil
 }

@@ -73,3 +73,14 @@ func TestHashBitsAboveCapIsAnOptionError(t *testing.T) {
 		t.Fatalf("New with HashBits %d: %v, want an OptionError for HashBits", MaxHashBits+1, err)
 	}
 }
+
+// TestOptionsFollowTheCollectorsRules: whatever Options accepts, a
+// collector accepts in a report; the edge values pass.
+func TestOptionsFollowTheCollectorsRules(t *testing.T) {
+	for _, v := range []string{"", "2.13.2", "2.13.2 (custom build)", strings.Repeat("v", MaxVersionLen)} {
+		opt := Options{ClusterID: strings.Repeat("c", MaxIDLen), ServerID: "~!", URL: "http://127.0.0.1:1", Version: v}
+		if err := opt.validate(true); err != nil {
+			t.Errorf("Version %q: %v", v, err)
+		}
+	}
+}

@@ -7,49 +7,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-	"unicode"
 )
-
-// startFake starts a reporter for the fake collector c the way [Report]
-// does, inside the caller's synctest bubble, with the jitter pinned to its
-// middle so that every wait is exactly the documented base delay. It stops
-// when the bubble's test ends.
-func startFake(t *testing.T, c *testCollector, edit func(*Options)) (*Reporter, *logRecorder) {
-	t.Helper()
-	logs := newLogRecorder()
-	opt := testOptions(fakeURL)
-	opt.Client = c.httpClient()
-	opt.Logger = logs
-	if edit != nil {
-		edit(&opt)
-	}
-	r, err := newReporter(opt, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.rand = func() float64 { return 0.5 }
-	go r.run(t.Context())
-	return r, logs
-}
-
-// checkLogStyle: every line is one capitalised message without Go's
-// "usage:" prefix, as the gateway's tag must be the only one.
-func checkLogStyle(t *testing.T, logs *logRecorder) {
-	t.Helper()
-	for _, s := range logs.lines() {
-		_, msg, ok := strings.Cut(s, ": ")
-		if !ok || msg == "" {
-			t.Errorf("log line %q has no level", s)
-			continue
-		}
-		if strings.Contains(strings.ToLower(s), "usage:") {
-			t.Errorf("log line %q repeats the usage: prefix", s)
-		}
-		if r := []rune(msg)[0]; !unicode.IsUpper(r) {
-			t.Errorf("log line %q not capitalised", s)
-		}
-	}
-}
 
 // TestLogsOneWarningPerOutage: an hour-long outage costs the log one
 // WARNING, a DEBUG line per retry and one INFO at recovery.
@@ -157,6 +115,12 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 		}
 		if strings.Contains(logs.String(), "<") {
 			t.Errorf("log shows the HTML page:\n%s", logs)
+		}
+		// A wrong URL is retried with backoff, at DEBUG, in case it heals.
+		sessions, _ := c.snapshot()
+		checkOffsets(t, "sessions", offsets(sessions), secs(0, 1, 3, 7))
+		if n := logs.count("DEBUG", "failed: session: collector answered 404 Not Found (text/html); next attempt at"); n != 3 {
+			t.Errorf("%d DEBUG lines for the retries, want 3:\n%s", n, logs)
 		}
 		checkLogStyle(t, logs)
 	})

@@ -16,6 +16,9 @@ func (r *Reporter) Report(ctx context.Context) {
 	defer r.closeIdle()
 	var s streak
 	var wait time.Duration
+	if ctx.Err() != nil {
+		return
+	}
 	if r.token() == "" && r.lastErr != nil {
 		// The session opened by New or Report failed: retry it after a backoff.
 		wait = retryDelay(r.lastErr, 0, r.ReportLapse, r.rand)
@@ -42,7 +45,8 @@ func (r *Reporter) attempt(ctx context.Context, s *streak) (wait time.Duration) 
 	defer func() {
 		if p := recover(); p != nil {
 			err := r.recovered("the report loop", p)
-			wait = retryDelay(err, s.failures, r.ReportLapse, r.rand)
+			// No jitter here: its source may be what panicked.
+			wait = backoff(s.failures, r.ReportLapse, func() float64 { return 0.5 })
 			s.failed(r.log, err, wait)
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalidOption is wrapped by every *OptionError.
@@ -24,14 +25,41 @@ func (e *OptionError) Error() string {
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
+// optionError turns a shared rule's *FieldError into an *OptionError for
+// the Options field, quoting at most a short line of the value.
+func optionError(field, value string, err error) *OptionError {
+	reason := err.Error()
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		reason = fe.Reason
+	}
+	return &OptionError{Field: field, Value: cut(value, 80), Reason: reason}
+}
+
+// cut shortens s to at most n bytes at a character boundary, marking the
+// cut with "...".
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
 // validate checks what has no sensible default. URL is only needed when
 // the reporter builds its own client.
 func (o *Options) validate(needURL bool) error {
-	if o.ClusterID == "" {
-		return &OptionError{Field: "ClusterID", Reason: "required"}
+	// The IDs and the version follow the rules a collector checks (see
+	// limits.go): a report it would refuse is an option error here.
+	for _, f := range []struct{ name, value string }{{"ClusterID", o.ClusterID}, {"ServerID", o.ServerID}} {
+		if err := ValidateID(f.name, f.value); err != nil {
+			return optionError(f.name, f.value, err)
+		}
 	}
-	if o.ServerID == "" {
-		return &OptionError{Field: "ServerID", Reason: "required"}
+	if err := validVersion(o.Version); err != nil {
+		return optionError("Version", o.Version, err)
 	}
 	if o.URL == "" && needURL {
 		return &OptionError{Field: "URL", Reason: "required: the base URL of the collector"}
@@ -39,7 +67,7 @@ func (o *Options) validate(needURL bool) error {
 	if o.URL != "" {
 		u, err := url.Parse(o.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &OptionError{Field: "URL", Value: o.URL, Reason: "must be an absolute http or https URL"}
+			return &OptionError{Field: "URL", Value: cut(o.URL, 200), Reason: "must be an absolute http or https URL"}
 		}
 	}
 	if o.HashBits > MaxHashBits {

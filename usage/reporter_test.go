@@ -37,7 +37,10 @@ func startReport(t *testing.T, opt Options) context.CancelFunc {
 	return cancel
 }
 
-func TestReportSendsVerifiableReports(t *testing.T) {
+// TestReportOverLoopback: the real HTTP path, at the default 20 bits, with
+// a 1 MiB extra payload: reports a verifying collector accepts, with our
+// User-Agent, on one session. (Timing is tested in a synctest bubble.)
+func TestReportOverLoopback(t *testing.T) {
 	t.Parallel()
 	c := newTestCollector(t, hashBits)
 	extra := make([]byte, 1<<20)
@@ -45,12 +48,13 @@ func TestReportSendsVerifiableReports(t *testing.T) {
 	opt := testOptions(c.URL())
 	opt.HashBits = 0 // the default, 20 bits
 	opt.ExtraPayload = extra
-	opt.ReportLapse = 200 * time.Millisecond
+	opt.ReportLapse = 50 * time.Millisecond
 	opt.UserAgent = "usage-test/1"
+	c.userAgent = opt.UserAgent
 	startReport(t, opt)
 
-	got := c.waitReports(t, 5, 20*time.Second)
-	for i, a := range got[:5] {
+	got := c.waitReports(t, 2, 20*time.Second)
+	for i, a := range got[:2] {
 		if !a.accepted {
 			t.Fatalf("report %d not accepted", i+1)
 		}
@@ -88,6 +92,13 @@ func TestReportInvalidOptions(t *testing.T) {
 		{"URL", func(o *Options) { o.URL = "localhost:8090" }},
 		{"URL", func(o *Options) { o.URL = "http://" }},
 		{"HashBits", func(o *Options) { o.HashBits = 64 }},
+		{"ClusterID", func(o *Options) { o.ClusterID = strings.Repeat("c", MaxIDLen+1) }},
+		{"ClusterID", func(o *Options) { o.ClusterID = "my cluster" }},
+		{"ServerID", func(o *Options) { o.ServerID = "server\x00" }},
+		{"ServerID", func(o *Options) { o.ServerID = strings.Repeat("é", 1<<20) }},
+		{"Version", func(o *Options) { o.Version = strings.Repeat("v", MaxVersionLen+1) }},
+		{"Version", func(o *Options) { o.Version = "2.13.2\n" }},
+		{"Version", func(o *Options) { o.Version = "2.13.2-ß" }},
 		{"Timeout", func(o *Options) { o.Timeout = -time.Second }},
 	}
 	for _, tt := range tests {
@@ -99,8 +110,8 @@ func TestReportInvalidOptions(t *testing.T) {
 			t.Errorf("Report(%s invalid) = %v, want an OptionError for %s", tt.field, err, tt.field)
 			continue
 		}
-		if !strings.Contains(err.Error(), tt.field) {
-			t.Errorf("error %q does not name %s", err, tt.field)
+		if !strings.Contains(err.Error(), tt.field) || len(err.Error()) > 300 {
+			t.Errorf("error %q does not name %s in one short line", err, tt.field)
 		}
 		if r, err := New(opt, nil); r != nil || err == nil {
 			t.Errorf("New(%s invalid) = %v, %v; want nil and an error", tt.field, r, err)
@@ -141,156 +152,6 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 	}
 }
 
-func TestSessionRetriedWithBackoff(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.session = func(n int, w http.ResponseWriter) bool {
-		if n <= 3 {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return true
-		}
-		return false
-	}
-	startReport(t, testOptions(c.URL()))
-	c.waitReports(t, 1, 20*time.Second)
-	s, _ := c.snapshot()
-	if len(s) != 4 {
-		t.Fatalf("%d session attempts, want 4", len(s))
-	}
-	g1, g2, g3 := s[1].Sub(s[0]), s[2].Sub(s[1]), s[3].Sub(s[2])
-	if g1 > 2*time.Second {
-		t.Errorf("first retry after %s, want within 2s", g1)
-	}
-	// Lower bounds of 1s, 2s, 4s minus the 20% jitter: latency can only
-	// lengthen a gap, so these hold however loaded the machine is.
-	for i, g := range []time.Duration{g1, g2, g3} {
-		if lo := time.Second << i * 8 / 10; g < lo {
-			t.Errorf("retry %d after %s, want at least %s (doubling backoff)", i+1, g, lo)
-		}
-	}
-}
-
-func TestBackoffBounds(t *testing.T) {
-	t.Parallel()
-	for n := 0; n < 20; n++ {
-		for i := 0; i < 100; i++ {
-			want := time.Second << min(n, 10)
-			d := backoff(n, time.Hour, nil)
-			lo, hi := want*8/10, min(want*12/10, maxRetry)
-			if d < lo && d < maxRetry*8/10 || d > hi {
-				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", n, d, lo, hi)
-			}
-		}
-	}
-	if d := backoff(30, 10*time.Second, nil); d > 10*time.Second {
-		t.Errorf("backoff capped by lapse 10s = %s", d)
-	}
-}
-
-func TestReport401OpensNewSession(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
-		if rr.Token == "token1" {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"status":401,"message":"token expired"}`)
-			return true
-		}
-		return false
-	}
-	startReport(t, testOptions(c.URL())) // one-hour lapse: only a re-session explains a second report
-	got := c.waitReports(t, 2, 5*time.Second)
-	if got[1].req.Token != "token2" || !got[1].accepted {
-		t.Fatalf("second report token %q accepted %v, want token2 accepted", got[1].req.Token, got[1].accepted)
-	}
-}
-
-func TestReport403OpensNewSession(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
-		if n == 1 {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return true
-		}
-		return false
-	}
-	startReport(t, testOptions(c.URL()))
-	got := c.waitReports(t, 2, 5*time.Second)
-	if got[1].req.Token != "token2" {
-		t.Fatalf("report after 403 used token %q, want a new session", got[1].req.Token)
-	}
-}
-
-func TestReport5xxRetriedWithExtraUntilAck(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
-		if n <= 2 {
-			http.Error(w, "boom", http.StatusInternalServerError)
-			return true
-		}
-		return false
-	}
-	opt := testOptions(c.URL())
-	opt.ExtraPayload = []byte(`{"endpoints":3}`)
-	opt.ReportLapse = 5 * time.Second
-	start := time.Now()
-	startReport(t, opt)
-	got := c.waitReports(t, 4, 20*time.Second)
-	if d := got[2].at.Sub(start); d > 4*time.Second {
-		t.Errorf("third attempt %s after start, want retries well before the 5s lapse", d)
-	}
-	for i, want := range []bool{true, true, true, false} {
-		if has := len(got[i].req.Data.Extra) > 0; has != want {
-			t.Errorf("attempt %d carries extra = %v, want %v", i+1, has, want)
-		}
-	}
-	if !got[2].accepted || !got[3].accepted {
-		t.Errorf("attempts 3 and 4 not accepted")
-	}
-}
-
-func TestReport429HonoursRetryAfter(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
-		if n == 1 {
-			w.Header().Set("Retry-After", "3")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return true
-		}
-		return false
-	}
-	startReport(t, testOptions(c.URL()))
-	got := c.waitReports(t, 2, 10*time.Second)
-	if gap := got[1].at.Sub(got[0].at); gap < 2900*time.Millisecond {
-		t.Errorf("retry after %s, want at least the 3s Retry-After", gap)
-	}
-}
-
-func TestReport4xxIsFinal(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
-		http.Error(w, `{"status":400,"message":"bad stamp"}`, http.StatusBadRequest)
-		return true
-	}
-	logs := newLogRecorder()
-	opt := testOptions(c.URL())
-	opt.Logger = logs
-	startReport(t, opt)
-	c.waitReports(t, 1, 5*time.Second)
-	waitFor(t, 5*time.Second, "the rejection in the log", func() bool { return logs.find("WARNING", "bad stamp") })
-	time.Sleep(2500 * time.Millisecond) // longer than two backoff retries
-	if _, got := c.snapshot(); len(got) != 1 {
-		t.Errorf("%d attempts after a 400, want 1 until the next lapse", len(got))
-	}
-	if !logs.find("WARNING", "next report at") {
-		t.Errorf("rejection log lacks the next report time:\n%s", logs)
-	}
-}
-
 func TestRepliesAreCapped(t *testing.T) {
 	t.Parallel()
 	c := newTestCollector(t, 8)
@@ -321,82 +182,6 @@ func TestRepliesAreCapped(t *testing.T) {
 	}
 }
 
-func TestTimeoutBoundsRequests(t *testing.T) {
-	t.Parallel()
-	c := newTestCollector(t, 8)
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	c.session = func(n int, w http.ResponseWriter) bool {
-		<-release
-		return true
-	}
-	opt := testOptions(c.URL())
-	opt.Timeout = 300 * time.Millisecond
-	start := time.Now()
-	_, err := New(opt, nil)
-	if err == nil || time.Since(start) > 3*time.Second {
-		t.Fatalf("New against a hanging collector: %v after %s", err, time.Since(start))
-	}
-}
-
-func TestCancelStopsLoopAndMinting(t *testing.T) {
-	c := newTestCollector(t, 28)
-	c.advertise = true // 28 bits: seconds of minting, to be interrupted
-	before := runtime.NumGoroutine()
-	r, err := New(testOptions(c.URL()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Report(ctx); close(done) }()
-	time.Sleep(200 * time.Millisecond) // minting by now, most likely (2^28 hashes take seconds)
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Fatal("Report still running 1s after cancel")
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after cancel, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
-}
-
-func TestAdvertisedBits(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		configured, advertised, want uint
-	}{
-		{8, 0, 8}, {8, 12, 12}, {16, 12, 16}, {8, 40, 28},
-	} {
-		c := newTestCollector(t, tt.advertised)
-		c.advertise = true
-		opt := testOptions(c.URL())
-		opt.HashBits = tt.configured
-		r, err := New(opt, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.bits != tt.want {
-			t.Errorf("configured %d, advertised %d: minting at %d bits, want %d", tt.configured, tt.advertised, r.bits, tt.want)
-		}
-	}
-	c := newTestCollector(t, 12)
-	c.advertise = true
-	r, err := New(testOptions(c.URL()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.SingleReport(context.Background()); err != nil {
-		t.Fatalf("report at the advertised 12 bits: %v", err)
-	}
-}
-
 // faultyClient is a UsageClient that fails in the ways a careless
 // implementation does.
 type faultyClient struct {
@@ -419,33 +204,6 @@ func (f *faultyClient) SendReport(context.Context, *ReportRequest) (*ReportReply
 	return nil, errors.New("no network")
 }
 
-func TestNilRepliesNeverPanic(t *testing.T) {
-	t.Parallel()
-	for _, mode := range []string{"nil-error", "nil-reply"} {
-		fc := &faultyClient{mode: mode}
-		r, err := New(testOptions(""), fc)
-		if err == nil || r == nil {
-			t.Fatalf("%s: New = %v, %v; want the reporter and the session error", mode, r, err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { r.Report(ctx); close(done) }()
-		waitFor(t, 5*time.Second, "a session retry", func() bool { return fc.calls.Load() >= 2 })
-		cancel()
-		<-done
-	}
-	r, _ := New(testOptions(""), &faultyClient{mode: "nil-error"})
-	r.Client = &faultyClient{mode: "panic"}
-	if err := r.SingleReport(context.Background()); err == nil || !strings.Contains(err.Error(), "panic") {
-		t.Errorf("SingleReport with a panicking client = %v, want the panic as an error", err)
-	}
-	var zero Reporter
-	zero.Client = &faultyClient{}
-	if err := zero.SingleReport(context.Background()); err == nil {
-		t.Error("SingleReport on a zero Reporter succeeded")
-	}
-}
-
 // TestReporterLiteral: a Reporter built as a struct literal, as code written
 // for the original sometimes does, gets the defaults New would give it.
 func TestReporterLiteral(t *testing.T) {
@@ -460,5 +218,43 @@ func TestReporterLiteral(t *testing.T) {
 	}
 	if r.SessionEndpoint != "/session" || r.ReportLapse != 12*time.Hour || r.Timeout != 15*time.Second {
 		t.Errorf("defaults not applied: %+v", r.Options)
+	}
+}
+
+// TestAdvertisedBits: the reporter mints at the difficulty a collector asks
+// for in its session reply, when above its own, up to MaxHashBits.
+func TestAdvertisedBits(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		configured, advertised, want uint
+	}{
+		{8, 0, 8}, {8, 12, 12}, {16, 12, 16}, {8, 40, MaxHashBits},
+	} {
+		c := newFakeCollector(t, tt.advertised)
+		c.advertise = true
+		opt := testOptions(fakeURL)
+		opt.Client = c.httpClient()
+		opt.HashBits = tt.configured
+		r, err := New(opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.bits != tt.want {
+			t.Errorf("configured %d, advertised %d: minting at %d bits, want %d", tt.configured, tt.advertised, r.bits, tt.want)
+		}
+	}
+	c := newFakeCollector(t, 12)
+	c.advertise = true
+	opt := testOptions(fakeURL)
+	opt.Client = c.httpClient()
+	r, err := New(opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SingleReport(context.Background()); err != nil {
+		t.Fatalf("report at the advertised 12 bits: %v", err)
+	}
+	if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted || !strings.HasPrefix(got[0].req.Pow, "1:12:") {
+		t.Errorf("report at 12 bits not accepted: %+v", got)
 	}
 }

@@ -74,8 +74,8 @@ func TestReportSurvivesPanics(t *testing.T) {
 		opt.Logger = logs
 		opt.Minter = minterFunc(func(res string) (string, error) {
 			if mints.Add(1) == 1 {
-				var m map[string]int
-				m["boom"]++ // a nil map write: a runtime panic
+				var none []string
+				_ = none[len(res)] // a runtime panic: index out of range
 			}
 			return (&hashcash.Minter{Bits: 8}).Mint(res)
 		})
@@ -89,7 +89,7 @@ func TestReportSurvivesPanics(t *testing.T) {
 		}
 		for _, where := range []string{
 			"UsageClient.NewSession: client bug in NewSession",
-			"Minter: assignment to entry in nil map",
+			"Minter: runtime error: index out of range",
 			"UsageClient.SendReport: client bug in SendReport",
 		} {
 			if !logs.find("ERROR", "Recovered from panic in "+where) {
@@ -127,3 +127,29 @@ func (panickyLogger) Error(...interface{})   { panic("logger bug") }
 type minterFunc func(string) (string, error)
 
 func (f minterFunc) Mint(res string) (string, error) { return f(res) }
+
+// TestReportLoopRecovers: a panic in the loop itself, outside any call
+// into the host's code, is logged and the loop goes on with backoff.
+func TestReportLoopRecovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCollector(t, 8)
+		logs := newLogRecorder()
+		opt := testOptions(fakeURL)
+		opt.Client = c.httpClient()
+		opt.Logger = logs
+		r, err := New(opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.rand = func() float64 { panic("jitter source bug") } // after each report
+		go r.Report(t.Context())
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if _, got := c.snapshot(); len(got) != 3 { // at 0, 1 and 3s
+			t.Errorf("%d reports in 4s, want 3 (the loop goes on with backoff):\n%s", len(got), logs)
+		}
+		if n := logs.count("ERROR", "Recovered from panic in the report loop: jitter source bug"); n != 3 {
+			t.Errorf("%d ERROR lines for the loop's panics, want 3:\n%s", n, logs)
+		}
+	})
+}

@@ -1,21 +1,17 @@
 package usage
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
-	"github.com/luraproject/lura/v2/logging"
 )
 
 // testCollector is a collector that verifies every report the way a real
@@ -28,7 +24,9 @@ type testCollector struct {
 
 	mu        sync.Mutex
 	advertise bool
-	down      bool // fake collector: refuse connections
+	down      bool   // fake collector: refuse connections
+	onRequest func() // fake collector: called for every request, under mu
+	userAgent string // when set, every request must carry it
 	sessions  []time.Time
 	attempts  []reportAttempt
 	tokens    int
@@ -64,58 +62,15 @@ func newTestCollectorOn(t *testing.T, bits uint, l net.Listener) *testCollector 
 	return c
 }
 
-// fakeURL is the fake collector's URL: no such host exists, its requests
-// go through the collector's RoundTripper.
-const fakeURL = "http://collector.test"
-
-// newFakeCollector is a testCollector without a network: the client of
-// c.httpClient calls its handler in-process. Unlike loopback, it works
-// inside a testing/synctest bubble, where time is fake and exact.
-func newFakeCollector(t *testing.T, bits uint) *testCollector {
-	return &testCollector{t: t, bits: bits, issued: map[string]bool{}}
-}
-
-// roundTripFunc is an http.RoundTripper in one function.
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// httpClient is an http.Client whose requests c serves in-process. While c
-// is down, every request fails as a refused connection would.
-func (c *testCollector) httpClient() *http.Client {
-	return &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		defer req.Body.Close()
-		c.mu.Lock()
-		down := c.down
-		c.mu.Unlock()
-		if down {
-			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
-		}
-		rec := httptest.NewRecorder()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.serve(rec, req)
-		}()
-		select {
-		case <-done:
-			return rec.Result(), nil
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		}
-	})}
-}
-
-// setDown makes the fake collector unreachable, or reachable again.
-func (c *testCollector) setDown(down bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = down
-}
-
 func (c *testCollector) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 		c.t.Errorf("%s %s with Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+	}
+	c.mu.Lock()
+	ua := c.userAgent
+	c.mu.Unlock()
+	if ua != "" && r.Header.Get("User-Agent") != ua {
+		c.t.Errorf("User-Agent %q, want %q", r.Header.Get("User-Agent"), ua)
 	}
 	switch r.URL.Path {
 	case "/session":
@@ -237,69 +192,4 @@ func (c *testCollector) waitReports(t *testing.T, n int, d time.Duration) []repo
 		return true
 	})
 	return got
-}
-
-// logRecorder captures what a user would see in the gateway log: lura's
-// own logger, at DEBUG, writing to a buffer.
-type logRecorder struct {
-	logging.Logger
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func newLogRecorder() *logRecorder {
-	l := &logRecorder{}
-	lg, err := logging.NewLogger("DEBUG", (*lockedWriter)(l), "")
-	if err != nil {
-		panic(err)
-	}
-	l.Logger = lg
-	return l
-}
-
-type lockedWriter logRecorder
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-// lines returns the messages logged so far as "LEVEL: message", without
-// the date and time lura's logger puts first.
-func (l *logRecorder) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range strings.Split(strings.TrimSuffix(l.buf.String(), "\n"), "\n") {
-		if s == "" {
-			continue
-		}
-		// "2006/01/02 15:04:05  INFO: message"
-		if len(s) > len("2006/01/02 15:04:05") {
-			s = s[len("2006/01/02 15:04:05"):]
-		}
-		out = append(out, strings.TrimSpace(s))
-	}
-	return out
-}
-
-// find reports whether a line of level contains substr.
-func (l *logRecorder) find(level, substr string) bool {
-	return l.count(level, substr) > 0
-}
-
-// count counts the lines of level that contain substr.
-func (l *logRecorder) count(level, substr string) int {
-	n := 0
-	for _, s := range l.lines() {
-		if strings.HasPrefix(s, level+": ") && strings.Contains(s, substr) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *logRecorder) String() string {
-	return strings.Join(l.lines(), "\n")
 }

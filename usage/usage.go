@@ -32,13 +32,17 @@ var ReportExpiration = 60 * time.Second
 type Options struct {
 	// ClusterID identifies the cluster: every instance running the same
 	// configuration should share it. It must not identify its owner: use a
-	// random or derived UUID, never a hostname or a company name.
+	// random or derived UUID, never a hostname or a company name. 1 to
+	// MaxIDLen printable ASCII characters without spaces ([ValidateID]).
 	ClusterID string
-	// ServerID identifies the instance, with the same privacy rule.
+	// ServerID identifies the instance, with the same privacy rule and
+	// syntax.
 	ServerID string
-	// URL is the base URL of the collector (http or https). Required.
+	// URL is the base URL of the collector (http or https). Required when
+	// the reporter uses its own UsageClient (a nil one given to Report or New).
 	URL string
-	// Version of the application reporting.
+	// Version of the application reporting: at most MaxVersionLen printable
+	// ASCII characters, may be empty.
 	Version string
 	// Minter mints the proof of work. Nil means this package's fast minter
 	// ([hashcash.Minter]) with HashBits and SaltChars.
@@ -46,8 +50,9 @@ type Options struct {
 	// ExtraPayload is sent with the first report and with every report
 	// after it until one carrying it is acknowledged.
 	ExtraPayload []byte
-	// HashBits is the proof-of-work difficulty (default 20). A collector may
-	// ask for more in its session reply, up to 28.
+	// HashBits is the proof-of-work difficulty (default 20, at most
+	// MaxHashBits). A collector may ask for more in its session reply, up to
+	// MaxHashBits.
 	HashBits uint
 	// SaltChars is the length of the stamp's salt (default 40).
 	SaltChars uint
@@ -57,15 +62,16 @@ type Options struct {
 	ReportEndpoint string
 	// Timeout bounds every request (default 15s).
 	Timeout time.Duration
-	// ReportLapse is the time between reports (default 12h).
+	// ReportLapse is the time between reports (default 12h). It also caps
+	// every retry wait, a 429's Retry-After included.
 	ReportLapse time.Duration
 	// UserAgent is the User-Agent header of every request; empty means Go's.
 	UserAgent string
 	// Client is the HTTP client to use. Nil means a client of the reporter's
 	// own, whose idle connections are closed when the reporter stops.
 	Client *http.Client
-	// Logger receives session, report and retry events. Nil means silent.
-	// lura's logging.Logger satisfies it.
+	// Logger receives session, report and retry events (see the package
+	// docs, "Logging"). Nil means silent. lura's logging.Logger satisfies it.
 	Logger Logger
 }
 
