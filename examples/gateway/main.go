@@ -75,9 +75,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.Plugin != nil {
 		n, err := serverplugin.LoadWithLogger(cfg.Plugin.Folder, cfg.Plugin.Pattern, serverplugin.RegisterHandler, logger)
 		if err != nil {
-			logger.Warning("[SERVICE: Handler Plugin Loader]", err.Error())
+			logger.Warning("[SERVICE: Handler Plugin]", err.Error())
 		}
-		logger.Info("[SERVICE: Handler Plugin Loader] Total plugins loaded:", n)
+		logger.Info("[SERVICE: Handler Plugin] Total plugins loaded:", n)
 	}
 
 	accessLog := io.Discard
