@@ -362,14 +362,22 @@ func (g *runningGateway) lines(substr string) []string {
 	return out
 }
 
-// gatewayEnv is the test's environment without KRAKEND_* variables, which
-// KrakenD's parser would read as config overrides.
+// gatewayEnv is the test's environment for a gateway process: without
+// KRAKEND_* variables, which KrakenD's parser would read as config
+// overrides, and with HTTPS requests sent to a proxy that refuses them.
+// The stock KrakenD's own reporter would otherwise phone
+// https://usage.krakend.io from every test run, and USAGE_DISABLE, the
+// only switch it has, would stop the plugin under test too. Loopback
+// requests (the test collector, the backends) are never proxied.
 func gatewayEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KRAKEND_") {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "KRAKEND_"), strings.EqualFold(k, "HTTPS_PROXY"), strings.EqualFold(k, "NO_PROXY"):
+		default:
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, "HTTPS_PROXY=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9")
 }
