@@ -130,7 +130,7 @@ var keys = map[string]func(*Config, interface{}) error{
 	"timeout":          setDuration("timeout", func(c *Config) *time.Duration { return &c.Timeout }),
 	"hash_bits":        setBits,
 	"user_agent":       setString("user_agent", func(c *Config) *string { return &c.UserAgent }),
-	"version":          setString("version", func(c *Config) *string { return &c.Version }),
+	"version":          setVersion,
 	"cluster_id":       setID("cluster_id", func(c *Config) *string { return &c.ClusterID }),
 	"server_id":        setID("server_id", func(c *Config) *string { return &c.ServerID }),
 	"disabled":         setBool("disabled", func(c *Config) *bool { return &c.Disabled }),
@@ -194,6 +194,22 @@ func setString(key string, f func(*Config) *string) func(*Config, interface{}) e
 		*f(c) = s
 		return nil
 	}
+}
+
+// setVersion applies the version rule a collector checks every report
+// against (usage.UsageData.Validate checks the version first), so that a
+// version no collector accepts is a config error at start-up.
+func setVersion(c *Config, v interface{}) error {
+	s, ok := v.(string)
+	if !ok {
+		return &ConfigError{Key: "version", Value: v, Reason: "want a string"}
+	}
+	var fe *usage.FieldError
+	if err := (&usage.UsageData{Version: s}).Validate(); errors.As(err, &fe) && fe.Field == "version" {
+		return &ConfigError{Key: "version", Value: s, Reason: fe.Reason}
+	}
+	c.Version = s
+	return nil
 }
 
 func setPath(key string, f func(*Config) *string) func(*Config, interface{}) error {
