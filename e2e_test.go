@@ -92,24 +92,26 @@ func (e *e2e) suite(t *testing.T) {
 		t.Parallel()
 		col := newTestCollector(t, 20)
 		file := e.config(t, col, nil)
-		base := e.firstSession(t, col, file, nil)
-		var again, otherPort, envPort, added usage.SessionRequest
+		base := e.firstSession(t, col, file, nil, nil)
+		var again, otherPort, envPort, flagPort, added usage.SessionRequest
 		t.Run("group", func(t *testing.T) {
 			for _, tc := range []struct {
-				name string
-				into *usage.SessionRequest
-				file string
-				env  []string
+				name  string
+				into  *usage.SessionRequest
+				file  string
+				env   []string
+				flags []string
 			}{
-				{"restart", &again, file, nil},
-				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(freePort(t)) }), nil},
-				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", freePort(t))}},
+				{"restart", &again, file, nil, nil},
+				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(freePort(t)) }), nil, nil},
+				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", freePort(t))}, nil},
+				{"-p flag", &flagPort, file, nil, []string{"-p", fmt.Sprint(freePort(t))}},
 				{"added endpoint", &added, e.variant(t, file, func(m map[string]interface{}) {
 					m["port"] = float64(freePort(t))
 					m["endpoints"] = append(m["endpoints"].([]interface{}), map[string]interface{}{
 						"endpoint": "/added", "backend": []interface{}{map[string]interface{}{"url_pattern": "/added"}},
 					})
-				}), nil},
+				}), nil, nil},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
@@ -117,14 +119,14 @@ func (e *e2e) suite(t *testing.T) {
 					// Re-pointed at this subtest's collector: the usage block
 					// is not part of the cluster identity.
 					f := e.variant(t, tc.file, func(m map[string]interface{}) { usageBlock(m)["url"] = c.URL })
-					*tc.into = e.firstSession(t, c, f, tc.env)
+					*tc.into = e.firstSession(t, c, f, tc.env, tc.flags)
 				})
 			}
 		})
 		if again != base {
 			t.Errorf("restart changed the IDs: %+v, then %+v", base, again)
 		}
-		for name, got := range map[string]usage.SessionRequest{"another port": otherPort, "KRAKEND_PORT": envPort} {
+		for name, got := range map[string]usage.SessionRequest{"another port": otherPort, "KRAKEND_PORT": envPort, "-p": flagPort} {
 			if got.ClusterID != base.ClusterID || got.ServerID == base.ServerID {
 				t.Errorf("%s: got %+v, want cluster ID %s and a new server ID (first run %+v)", name, got, base.ClusterID, base)
 			}
@@ -151,6 +153,28 @@ func (e *e2e) suite(t *testing.T) {
 		}
 		if l := g.lines("Cannot read the gateway config"); len(l) > 0 {
 			t.Errorf("the plugin could not read the YAML config: %s", l)
+		}
+	})
+
+	t.Run("flexible config", func(t *testing.T) {
+		t.Parallel()
+		col := newTestCollector(t, 20)
+		m := e.configMap(t, col, nil)
+		want := len(m["endpoints"].([]interface{})) + 3
+		file, settings := e.writeTemplate(t, m, []string{"/fc/a", "/fc/b", "/fc/c"})
+		port := freePort(t)
+		g := e.start(t, col, file, []string{"FC_ENABLE=1", "FC_SETTINGS=" + settings, fmt.Sprintf("KRAKEND_PORT=%d", port)})
+		reports := col.waitReports(t, 1, 60*time.Second)
+		g.stop()
+		var p Payload
+		if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
+			t.Fatalf("payload %q: %v", reports[0].Data.Extra, err)
+		}
+		if p.Endpoints != want {
+			t.Errorf("a flexible config rendering %d endpoints reported %d:\n%s", want, p.Endpoints, g.out.String())
+		}
+		if l := g.lines("Cannot read the gateway config"); len(l) > 0 {
+			t.Errorf("the plugin could not read the flexible config: %s", l)
 		}
 	})
 
@@ -263,6 +287,38 @@ func (e *e2e) writeYAML(t testing.TB, m map[string]interface{}) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// writeTemplate writes m as a flexible-configuration template whose last
+// endpoints come from a settings file (paths), one per path, and returns
+// the template and the FC_SETTINGS directory.
+func (e *e2e) writeTemplate(t testing.TB, m map[string]interface{}, paths []string) (string, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp(e.dir, "fc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := filepath.Join(dir, "settings")
+	sb, _ := json.Marshal(map[string]interface{}{"paths": paths})
+	if err := os.Mkdir(settings, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(settings, "extra.json"), sb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const placeholder = `{"endpoint":"__fc__"}`
+	m["endpoints"] = append(m["endpoints"].([]interface{}), json.RawMessage(placeholder))
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := strings.Replace(string(b), ","+placeholder,
+		`{{ range .extra.paths }},{"endpoint": "{{ . }}", "backend": [{"host": ["`+e.backend+`"], "url_pattern": "/__health"}]}{{ end }}`, 1)
+	file := filepath.Join(dir, "krakend.tmpl")
+	if err := os.WriteFile(file, []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, settings
 }
 
 // yamlPort reads the port of a YAML config.

@@ -121,9 +121,9 @@ func usageBlock(m map[string]interface{}) map[string]interface{} {
 
 // firstSession runs a gateway on file until its first session and
 // returns the IDs it sent.
-func (e *e2e) firstSession(t *testing.T, col *testCollector, file string, env []string) usage.SessionRequest {
+func (e *e2e) firstSession(t *testing.T, col *testCollector, file string, env, flags []string) usage.SessionRequest {
 	t.Helper()
-	g := e.start(t, col, file, env)
+	g := e.start(t, col, file, env, flags...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		sessions, _, _, _ := col.snapshot()

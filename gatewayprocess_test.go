@@ -31,27 +31,38 @@ type runningGateway struct {
 	noProbe bool
 }
 
-// start runs the gateway on cfg with extra environment, waits until it
-// serves, and probes every endpoint until stop: they must all answer.
-func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string) *runningGateway {
+// start runs `gateway run -c cfg [flags]` with extra environment, waits
+// until it serves, and probes every endpoint until stop: they must all
+// answer. The port it waits on is the config's, else KRAKEND_PORT's, else
+// the -p flag's, as in `krakend run`.
+func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string, flags ...string) *runningGateway {
 	t.Helper()
 	var m struct {
 		Port float64 `json:"port"`
 	}
 	b, _ := os.ReadFile(cfg)
-	if filepath.Ext(cfg) == ".json" {
+	switch filepath.Ext(cfg) {
+	case ".json":
 		json.Unmarshal(b, &m)
-	} else {
+	case ".yaml":
 		m.Port = float64(yamlPort(t, b))
 	}
-	for _, kv := range env { // KrakenD's override of the config's port
+	for _, kv := range env {
 		if p, ok := strings.CutPrefix(kv, "KRAKEND_PORT="); ok {
 			fmt.Sscan(p, &m.Port)
 		}
 	}
+	for i, f := range flags {
+		if f == "-p" && i+1 < len(flags) {
+			fmt.Sscan(flags[i+1], &m.Port)
+		}
+	}
+	if m.Port == 0 {
+		t.Fatalf("no port for %s", cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &runningGateway{t: t, cfg: cfg, port: int(m.Port), out: &syncBuffer{}, cancel: cancel}
-	g.cmd = exec.CommandContext(ctx, e.gateway, "run", "-c", cfg)
+	g.cmd = exec.CommandContext(ctx, e.gateway, append([]string{"run", "-c", cfg}, flags...)...)
 	g.cmd.Dir = e.dir
 	g.cmd.Env = append(append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK="), env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
