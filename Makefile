@@ -5,7 +5,13 @@ GO      ?= go
 BUILD   := build
 export GOWORK := off
 
-.PHONY: all test lint bench plugin gateway collector run clean
+# KRAKEND_VERSION and KRAKEND_GO: the KrakenD release the plugin targets.
+include krakend.mk
+# A Go plugin loads only into a gateway built with the same Go release:
+# the plugin and the example gateway are built with KrakenD's.
+TARGET_GO := GOTOOLCHAIN=go$(KRAKEND_GO) CGO_ENABLED=1
+
+.PHONY: all test lint bench plugin plugin-musl gateway collector run clean
 
 all: plugin gateway collector
 
@@ -13,6 +19,8 @@ all: plugin gateway collector
 test:
 	@[ -n "$$USAGE_TEST_POSTGRES_DSN" ] || echo "note: USAGE_TEST_POSTGRES_DSN is not set: the PostgreSQL tests are skipped (e.g. USAGE_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')"
 	@command -v chromium >/dev/null 2>&1 || echo "note: chromium is not installed: the dashboard browser test is skipped (apt-get install chromium)"
+	@[ -n "$$KRAKEND_BIN" ] || echo "note: KRAKEND_BIN is not set: the tests in the stock KrakenD are skipped (e.g. KRAKEND_BIN=\$$(../shared/krakend-ce/build.sh))"
+	@[ -n "$$KRAKEND_MUSL_BIN" ] || echo "note: KRAKEND_MUSL_BIN is not set: the tests in the musl KrakenD (Docker image) are skipped (e.g. KRAKEND_MUSL_BIN=\$$(../shared/krakend-ce/build.sh musl))"
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test -race $$m"; \
 		(cd $$m && $(GO) test -race -count=1 ./...); \
@@ -34,16 +42,20 @@ bench:
 		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); \
 	done
 
-## plugin: the handler plugin for a stock gateway
+## plugin: the handler plugin for the stock KrakenD $(KRAKEND_VERSION) (Debian/RPM packages, glibc)
 plugin:
-	$(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
+	$(TARGET_GO) $(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
+
+## plugin-musl: the handler plugin for the official Docker image (Alpine, musl libc)
+plugin-musl:
+	@command -v musl-gcc >/dev/null || { echo "make plugin-musl: musl-gcc not found (Debian: apt-get install musl-tools)" >&2; exit 1; }
+	$(TARGET_GO) CC=musl-gcc $(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage-musl.so ./cmd/krakend-usage-plugin
 
 ## gateway: the example lura gateway that loads plugins like KrakenD; like
 ## KrakenD's own build, it stamps its version into lura's core.KrakendVersion,
 ## which is what the reporter sends as "version"
-GATEWAY_VERSION ?= 2.14.1
 gateway:
-	$(GO) build -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(GATEWAY_VERSION)" -o $(BUILD)/gateway ./examples/gateway
+	$(TARGET_GO) $(GO) build -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(KRAKEND_VERSION)" -o $(BUILD)/gateway ./examples/gateway
 
 ## collector: the usage collector server
 collector:
@@ -52,10 +64,7 @@ collector:
 clean:
 	rm -rf $(BUILD)
 
-## run: the collector on :8090 and the example gateway on :8080, reporting to it
+## run: the collector on :8090 and a gateway on :8080 reporting to it: the stock
+## KrakenD when KRAKEND_BIN names its binary, else the example gateway
 run: plugin gateway collector
-	@echo "collector dashboard: http://localhost:8090/   gateway: http://localhost:8080/   (Ctrl-C stops both)"
-	@$(BUILD)/usage-collector -db sqlite:$(BUILD)/usage.db & c=$$!; \
-	sleep 1; $(BUILD)/gateway -c examples/krakend.json & g=$$!; \
-	trap 'kill $$c $$g 2>/dev/null' INT TERM; \
-	wait $$g; kill $$c 2>/dev/null; wait $$c; true
+	@BUILD=$(BUILD) examples/run.sh

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/luraproject/lura/v2/config"
 	"github.com/luraproject/lura/v2/core"
 )
@@ -26,8 +27,9 @@ const (
 	defaultReportEndpoint  = "/report"
 	defaultReportLapse     = 12 * time.Hour
 	defaultTimeout         = 15 * time.Second
-	defaultHashBits        = 20
-	maxHashBits            = 28
+	// defaultHashBits is what krakend-usage v2 clients mint, so that any
+	// collector accepts our reports.
+	defaultHashBits = usage.OriginalHashBits
 	// shortLapse is the lapse below which a warning is logged: such a
 	// gateway reports far more often than anybody needs.
 	shortLapse = time.Minute
@@ -49,10 +51,16 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	return "krakend-usage: " + e.detail()
+}
+
+// detail is the error without the package prefix, for log lines, which
+// carry the component tag instead.
+func (e *ConfigError) detail() string {
 	if e.Value == nil {
-		return fmt.Sprintf("krakend-usage: config key %q: %s", e.Key, e.Reason)
+		return fmt.Sprintf("config key %q: %s", e.Key, e.Reason)
 	}
-	return fmt.Sprintf("krakend-usage: config key %q: bad value %#v: %s", e.Key, e.Value, e.Reason)
+	return fmt.Sprintf("config key %q: bad value %#v: %s", e.Key, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidConfig.
@@ -70,14 +78,18 @@ type Config struct {
 	ReportLapse time.Duration
 	// Timeout bounds every request to the collector (15s).
 	Timeout time.Duration
-	// HashBits is the proof-of-work difficulty, 1..28 (20).
+	// HashBits is the proof-of-work difficulty, 1 to usage.MaxHashBits
+	// (usage.OriginalHashBits, 20).
 	HashBits uint
-	// UserAgent of the requests; empty means Go's default.
+	// UserAgent of the requests: lura's core.KrakendUserAgent
+	// ("KrakenD Version 2.13.2"), as KrakenD's own reporter sends.
 	UserAgent string
 	// Version reported; default lura's core.KrakendVersion.
 	Version string
-	// ClusterID and ServerID override the derived IDs: 1 to 128 printable
-	// characters. Use UUIDs: whatever is here is sent as it is.
+	// ClusterID and ServerID override the derived IDs, under the rule a
+	// collector applies (usage.ValidateID: 1 to usage.MaxIDLen printable
+	// ASCII characters, no spaces). Use UUIDs: whatever is here is sent as
+	// it is.
 	ClusterID string
 	ServerID  string
 	// Disabled turns the reporter off.
@@ -118,7 +130,7 @@ var keys = map[string]func(*Config, interface{}) error{
 	"timeout":          setDuration("timeout", func(c *Config) *time.Duration { return &c.Timeout }),
 	"hash_bits":        setBits,
 	"user_agent":       setString("user_agent", func(c *Config) *string { return &c.UserAgent }),
-	"version":          setString("version", func(c *Config) *string { return &c.Version }),
+	"version":          setVersion,
 	"cluster_id":       setID("cluster_id", func(c *Config) *string { return &c.ClusterID }),
 	"server_id":        setID("server_id", func(c *Config) *string { return &c.ServerID }),
 	"disabled":         setBool("disabled", func(c *Config) *bool { return &c.Disabled }),
@@ -136,6 +148,7 @@ func parseConfig(v interface{}) (Config, error) {
 		ReportLapse:     defaultReportLapse,
 		Timeout:         defaultTimeout,
 		HashBits:        defaultHashBits,
+		UserAgent:       core.KrakendUserAgent,
 		Version:         core.KrakendVersion,
 	}
 	// Sorted, so that the error for a block with several bad keys is stable.
@@ -183,6 +196,22 @@ func setString(key string, f func(*Config) *string) func(*Config, interface{}) e
 	}
 }
 
+// setVersion applies the version rule a collector checks every report
+// against (usage.UsageData.Validate checks the version first), so that a
+// version no collector accepts is a config error at start-up.
+func setVersion(c *Config, v interface{}) error {
+	s, ok := v.(string)
+	if !ok {
+		return &ConfigError{Key: "version", Value: v, Reason: "want a string"}
+	}
+	var fe *usage.FieldError
+	if err := (&usage.UsageData{Version: s}).Validate(); errors.As(err, &fe) && fe.Field == "version" {
+		return &ConfigError{Key: "version", Value: s, Reason: fe.Reason}
+	}
+	c.Version = s
+	return nil
+}
+
 func setPath(key string, f func(*Config) *string) func(*Config, interface{}) error {
 	return func(c *Config, v interface{}) error {
 		s, ok := v.(string)
@@ -194,17 +223,22 @@ func setPath(key string, f func(*Config) *string) func(*Config, interface{}) err
 	}
 }
 
-// maxIDLen is the longest ID a collector accepts.
-const maxIDLen = 128
-
+// setID applies usage.ValidateID, the rule a collector checks the IDs
+// of every session and report against, so that an override a collector
+// would refuse is a config error at start-up instead.
 func setID(key string, f func(*Config) *string) func(*Config, interface{}) error {
 	return func(c *Config, v interface{}) error {
 		s, ok := v.(string)
 		if !ok {
 			return &ConfigError{Key: key, Value: v, Reason: "want a string, ideally a UUID"}
 		}
-		if s == "" || len(s) > maxIDLen || strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-			return &ConfigError{Key: key, Value: s, Reason: fmt.Sprintf("want 1 to %d printable ASCII characters without spaces, ideally a UUID", maxIDLen)}
+		if err := usage.ValidateID(key, s); err != nil {
+			reason := err.Error()
+			var fe *usage.FieldError
+			if errors.As(err, &fe) {
+				reason = fe.Reason
+			}
+			return &ConfigError{Key: key, Value: s, Reason: reason + ", ideally a UUID"}
 		}
 		if u, err := uuid.Parse(s); err == nil && len(s) == 36 {
 			s = u.String() // one spelling of a UUID, so that case does not split a cluster
@@ -255,10 +289,10 @@ func setBits(c *Config, v interface{}) error {
 	case uint:
 		n = float64(x)
 	default:
-		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", maxHashBits)}
+		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", usage.MaxHashBits)}
 	}
-	if n != math.Trunc(n) || n < 1 || n > maxHashBits {
-		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", maxHashBits)}
+	if n != math.Trunc(n) || n < 1 || n > float64(usage.MaxHashBits) {
+		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", usage.MaxHashBits)}
 	}
 	c.HashBits = uint(n)
 	return nil

@@ -28,6 +28,7 @@ func TestConfigGetter(t *testing.T) {
 		ReportLapse:     12 * time.Hour,
 		Timeout:         15 * time.Second,
 		HashBits:        20,
+		UserAgent:       core.KrakendUserAgent,
 		Version:         core.KrakendVersion,
 	}
 	with := func(f func(*Config)) Config { c := defaults; f(&c); return c }
@@ -108,6 +109,8 @@ func TestConfigGetterErrors(t *testing.T) {
 		{"cluster_id empty", `{"telemetry/usage": {"url": "http://x", "cluster_id": ""}}`, "cluster_id", ""},
 		{"cluster_id with spaces", `{"telemetry/usage": {"url": "http://x", "cluster_id": "prod eu"}}`, "cluster_id", "prod eu"},
 		{"server_id type", `{"telemetry/usage": {"url": "http://x", "server_id": false}}`, "server_id", "false"},
+		{"version too long", `{"telemetry/usage": {"url": "http://x", "version": "` + strings.Repeat("v", 65) + `"}}`, "version", strings.Repeat("v", 65)},
+		{"version with a newline", `{"telemetry/usage": {"url": "http://x", "version": "2.13\n"}}`, "version", `"2.13\n"`},
 		{"server_id too long", `{"telemetry/usage": {"url": "http://x", "server_id": "` + strings.Repeat("s", 129) + `"}}`, "server_id", strings.Repeat("s", 129)},
 		{"disabled type", `{"telemetry/usage": {"url": "http://x", "disabled": "yes"}}`, "disabled", "yes"},
 		{"dry_run type", `{"telemetry/usage": {"url": "http://x", "dry_run": 1}}`, "dry_run", "1"},

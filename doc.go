@@ -13,7 +13,13 @@
 //
 // A stock gateway loads the handler plugin built from
 // cmd/krakend-usage-plugin ([Registerer]) and configures it under
-// "plugin/http-server" with the name [PluginName] ("krakend-usage").
+// "plugin/http-server" with the name [PluginName] ("krakend-usage"). The
+// plugin then re-reads the gateway's config file with [NewConfigParser],
+// the parser KrakenD CE builds (krakend-koanf: JSON, YAML, TOML and the
+// KRAKEND_* overrides; flexible configuration with FC_ENABLE), so that it
+// sees the config, port and endpoints the gateway runs with. The module
+// pins every dependency it shares with the target KrakenD release
+// (krakend.mk), since a Go plugin loads only into a matching build.
 //
 // # Identity and privacy
 //

@@ -2,6 +2,8 @@ package krakendusage
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,7 +34,7 @@ const exampleTestConfig = `{
   },
   "endpoints": [
     {"endpoint": "/markerpath/one", "backend": [{"url_pattern": "/markerbackendpath/1"}]},
-    {"endpoint": "/markerpath/two/{id}", "method": "get", "headers_to_pass": ["X-Marker-Header"],
+    {"endpoint": "/markerpath/two/{id}", "method": "get", "input_headers": ["X-Marker-Header"],
      "extra_config": {"qos/ratelimit/router": {"max_rate": 10}},
      "backend": [{"host": ["http://markerhost-a.invalid"], "url_pattern": "/a/{id}?q=markerquery"},
                  {"host": ["http://markerhost-b.invalid"], "url_pattern": "/b/{id}", "extra_config": {"qos/circuit-breaker": {"interval": 60}, "github.com/devopsfaith/krakend/http": {"return_error_details": "markersecret"}}}]},
@@ -50,7 +52,12 @@ const exampleTestConfig = `{
 func parseTestConfig(t testing.TB, s string) config.ServiceConfig {
 	t.Helper()
 	config.ExtraConfigAlias["plugin/http-server"] = serverplugin.Namespace
-	cfg, err := config.NewParserWithFileReader(func(string) ([]byte, error) { return []byte(s), nil }).Parse("test.json")
+	// Parsed as KrakenD CE parses it (krakend-koanf), from a file.
+	file := filepath.Join(t.TempDir(), "krakend.json")
+	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewConfigParser(noEnv).Parse(file)
 	if err != nil {
 		t.Fatalf("parsing the test config: %v", err)
 	}
@@ -83,8 +90,25 @@ func TestPayloadJSON(t *testing.T) {
 	}
 }
 
+// markerHeaderParsed fails the test unless the header-name marker reached
+// the parsed config: a privacy check on a marker the parser dropped (as
+// lura v2 drops the KrakenD 1.x key "headers_to_pass") would prove nothing.
+func markerHeaderParsed(t testing.TB, cfg config.ServiceConfig) {
+	t.Helper()
+	for _, e := range cfg.Endpoints {
+		for _, h := range e.HeadersToPass {
+			if strings.EqualFold(h, "X-Marker-Header") {
+				return
+			}
+		}
+	}
+	t.Fatal("the X-Marker-Header marker is not in the parsed config (input_headers): the privacy check would prove nothing")
+}
+
 func TestPayloadPrivacy(t *testing.T) {
-	b := NewPayload(parseTestConfig(t, exampleTestConfig)).JSON()
+	cfg := parseTestConfig(t, exampleTestConfig)
+	markerHeaderParsed(t, cfg)
+	b := NewPayload(cfg).JSON()
 	for _, m := range privacyMarkers {
 		if strings.Contains(strings.ToLower(string(b)), strings.ToLower(m)) {
 			t.Errorf("payload %s contains %q", b, m)

@@ -9,45 +9,8 @@ import (
 	"sync"
 
 	"github.com/krakend-usage/krakend-usage/usage"
-	"github.com/luraproject/lura/v2/config"
 	"github.com/luraproject/lura/v2/logging"
-	router "github.com/luraproject/lura/v2/router/gin"
 )
-
-// New decorates a lura RunServerFunc: when the service extra_config has a
-// Namespace block it starts the usage reporter beside the server, and
-// stops it when the server returns or ctx ends. Without the block it is a
-// plain call to next. It never delays next and adds nothing to the
-// request path; a bad config is logged and the server runs anyway.
-func New(logger logging.Logger, next router.RunServerFunc) router.RunServerFunc {
-	return func(ctx context.Context, cfg config.ServiceConfig, h http.Handler) error {
-		ucfg, err := ConfigGetter(cfg.ExtraConfig)
-		if errors.Is(err, ErrNoConfig) {
-			return next(ctx, cfg, h)
-		}
-		var l usage.Logger = logging.NoOp
-		if logger != nil {
-			l = logger
-		}
-		l = newPrefixed(l, logPrefix)
-		rctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		// The hash and counts are computed now, before the router runs,
-		// so that nothing reads cfg while the router may be using it.
-		inst := serviceInstance(l, cfg)
-		launch(rctx, l, os.Getenv, ucfg, err, func() instance { return inst })
-		return next(ctx, cfg, h)
-	}
-}
-
-func serviceInstance(l usage.Logger, cfg config.ServiceConfig) instance {
-	hash, err := configHash(cfg)
-	if err != nil {
-		l.Warning(fmt.Sprintf("cannot hash the service config (%v): cluster ID derived from the %s block", err, Namespace))
-		hash = blockHash(cfg.ExtraConfig[Namespace])
-	}
-	return instance{hash: hash, port: cfg.Port, payload: NewPayload(cfg).JSON()}
-}
 
 // HandlerFunc is the handler factory signature of lura's http-server
 // plugins.
@@ -84,7 +47,7 @@ func (r *Registerer) RegisterLogger(v interface{}) {
 	r.mu.Lock()
 	r.logger = newPrefixed(l, pluginLogPrefix)
 	r.mu.Unlock()
-	l.Debug(pluginLogPrefix, "logger loaded")
+	l.Debug(pluginLogPrefix, "Logger loaded")
 }
 
 func (r *Registerer) log() usage.Logger {
@@ -115,20 +78,20 @@ func (r *Registerer) start(ctx context.Context, extra map[string]interface{}) {
 		err = fmt.Errorf("no %q block in the plugin/http-server config", PluginName)
 	}
 	block := extra[PluginName]
-	launch(ctx, l, getenv, cfg, err, func() instance { return pluginInstance(l, args, block) })
+	launch(ctx, l, getenv, cfg, err, func() instance { return pluginInstance(l, args, getenv, block) })
 }
 
 // pluginInstance reads the gateway config named in args. When it cannot,
 // it says why and falls back to the plugin's own block for the cluster ID,
 // the -p flag for the port, and sends no payload.
-func pluginInstance(l usage.Logger, args []string, block interface{}) instance {
-	gc, err := gatewayConfig(args)
+func pluginInstance(l usage.Logger, args []string, getenv func(string) string, block interface{}) instance {
+	gc, err := gatewayConfig(args, getenv)
 	if err == nil {
 		var hash string
 		if hash, err = configHash(gc); err == nil {
 			return instance{hash: hash, port: gc.Port, payload: NewPayload(gc).JSON()}
 		}
 	}
-	l.Warning(fmt.Sprintf("cannot read the gateway config: %v; the cluster ID is derived from the plugin's config block and no endpoint counts are sent", err))
+	l.Warning(fmt.Sprintf("Cannot read the gateway config (%s): the cluster ID is derived from the plugin's config block and no endpoint counts are sent", logDetail(err)))
 	return instance{hash: blockHash(block), port: portFromArgs(args)}
 }

@@ -2,6 +2,7 @@ package krakendusage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -57,21 +58,21 @@ func ids(cfg Config, inst instance) (string, string) {
 // whether a goroutine was started.
 func launch(ctx context.Context, logger usage.Logger, getenv func(string) string, cfg Config, cfgErr error, inst func() instance) bool {
 	if why := offSwitch(getenv); why != "" {
-		logger.Info("usage reporter disabled by " + why)
+		logger.Info("Usage reporter disabled by " + why)
 		return false
 	}
 	if cfgErr != nil {
-		logger.Error(cfgErr.Error() + "; the usage reporter is not started")
+		logger.Error("Usage reporter not started: " + logDetail(cfgErr))
 		return false
 	}
 	if cfg.Disabled {
-		logger.Info(`usage reporter disabled by the "disabled" config key`)
+		logger.Info(`Usage reporter disabled by the "disabled" config key`)
 		return false
 	}
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				logger.Error("usage reporter stopped:", p)
+				logger.Error(fmt.Sprintf("Recovered from panic in the usage reporter: %v; it is stopped, the gateway goes on", p))
 			}
 		}()
 		run(ctx, logger, cfg, inst())
@@ -84,7 +85,7 @@ func launch(ctx context.Context, logger usage.Logger, getenv func(string) string
 func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 	cluster, server := ids(cfg, inst)
 	if cfg.ReportLapse < shortLapse {
-		logger.Warning(fmt.Sprintf("report_lapse %s is below %s: this gateway will report far more often than needed", cfg.ReportLapse, shortLapse))
+		logger.Warning(fmt.Sprintf("Report lapse %s is below %s: this gateway will report far more often than needed", cfg.ReportLapse, shortLapse))
 	}
 	opts := usage.Options{
 		ClusterID:       cluster,
@@ -101,15 +102,16 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 		Logger:          logger,
 	}
 	var client usage.UsageClient
-	mode := ""
+	what := "Starting the usage reporter"
 	if cfg.DryRun {
-		logger = newPrefixed(logger, "(dry run)")
-		opts.Logger = logger
 		client = &dryRunClient{logger: logger, url: cfg.URL, sessionPath: cfg.SessionEndpoint, reportPath: cfg.ReportEndpoint}
-		mode = " (nothing is sent)"
+		// The dry-run client logs what would be sent; the library's own
+		// "Session opened" and "Report accepted" would be untrue.
+		opts.Logger = dryRunLogger{logger}
+		what = "Dry run, nothing is sent"
 	}
-	logger.Info(fmt.Sprintf("starting usage reporter%s: cluster ID %s, server ID %s, collector %s, report lapse %s",
-		mode, cluster, server, cfg.URL, cfg.ReportLapse))
+	logger.Info(fmt.Sprintf("%s: cluster ID %s, server ID %s, collector %s, report lapse %s",
+		what, cluster, server, cfg.URL, cfg.ReportLapse))
 
 	t := time.NewTimer(firstDelay + rand.N(firstDelayJitter+1))
 	defer t.Stop()
@@ -119,6 +121,20 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 	case <-t.C:
 	}
 	if err := usage.Report(ctx, opts, client); err != nil {
-		logger.Error("usage reporter not started:", err)
+		logger.Error("Usage reporter not started: " + logDetail(err))
 	}
+}
+
+// logDetail is err for a log line: the component tag replaces the
+// "krakend-usage:" or "usage:" prefix of the error value.
+func logDetail(err error) string {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return ce.detail()
+	}
+	s := err.Error()
+	for _, p := range []string{"krakend-usage: ", "usage: "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return s
 }

@@ -25,15 +25,19 @@ type testCollector struct {
 	sessions []usage.SessionRequest
 	reports  []usage.ReportRequest
 	raw      []string
+	agents   []string // User-Agent of each request
 	errs     []string
 	tokens   map[string]bool
+	// down is how many requests are still answered with a proxy's HTML
+	// error page, as a collector behind a load balancer that is down.
+	down int
 }
 
 func newTestCollector(t testing.TB, bits uint) *testCollector {
 	c := &testCollector{bits: bits, tokens: map[string]bool{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /session", c.session)
-	mux.HandleFunc("POST /report", c.report)
+	mux.HandleFunc("POST /session", c.whenUp(c.session))
+	mux.HandleFunc("POST /report", c.whenUp(c.report))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.record(r, nil)
 		c.fail(fmt.Sprintf("unexpected request %s %s", r.Method, r.URL.Path))
@@ -48,6 +52,43 @@ func (c *testCollector) record(r *http.Request, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.raw = append(c.raw, r.URL.String()+"\n"+fmt.Sprint(r.Header)+"\n"+string(body))
+	c.agents = append(c.agents, r.UserAgent())
+}
+
+// outagePage is what a reverse proxy answers for a collector that is down.
+const outagePage = `<!DOCTYPE html>
+<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+`
+
+// setDown makes the next n requests fail with outagePage.
+func (c *testCollector) setDown(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = n
+}
+
+func (c *testCollector) whenUp(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		down := c.down > 0
+		if down {
+			c.down--
+		}
+		c.mu.Unlock()
+		if down {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, outagePage)
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (c *testCollector) fail(msg string) {
@@ -106,6 +147,12 @@ func (c *testCollector) report(w http.ResponseWriter, r *http.Request) {
 }
 
 // snapshot returns copies of what was received so far.
+func (c *testCollector) userAgents() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.agents...)
+}
+
 func (c *testCollector) snapshot() (sessions []usage.SessionRequest, reports []usage.ReportRequest, raw, errs []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,6 +1,6 @@
 module github.com/krakend-usage/krakend-usage/compat
 
-go 1.25.0
+go 1.25.3
 
 require (
 	github.com/catalinc/hashcash v0.0.0-20161205220751-e6bc29ff4de9

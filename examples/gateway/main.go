@@ -1,9 +1,13 @@
 // Command gateway is a small lura gateway that loads handler plugins the
 // way the stock KrakenD binary does: from the plugin folder and pattern of
 // its config, honouring the "plugin/http-server" alias. It exists to run
-// the krakend-usage plugin without KrakenD itself:
+// the krakend-usage plugin without KrakenD itself, during development; the
+// proof is the stock KrakenD (see docs/gateway.md):
 //
-//	build/gateway -c examples/krakend.json [-l INFO] [-p 8080]
+//	build/gateway [run] -c examples/krakend.json [-l DEBUG] [-p 8080]
+//
+// It reads its config with krakendusage.NewConfigParser, the parser KrakenD
+// CE builds: JSON, YAML or TOML, KRAKEND_* overrides, FC_* flexible config.
 //
 // Logs go to stdout. SIGINT or SIGTERM stops it.
 package main
@@ -17,6 +21,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
 	"github.com/luraproject/lura/v2/config"
 	"github.com/luraproject/lura/v2/logging"
 	"github.com/luraproject/lura/v2/proxy"
@@ -41,7 +46,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	file := fs.String("c", "./krakend.json", "path to the configuration file")
 	fs.StringVar(file, "config", "./krakend.json", "path to the configuration file")
-	level := fs.String("l", "INFO", "log level: DEBUG, INFO, WARNING, ERROR, CRITICAL")
+	// DEBUG, as KrakenD CE logs without a "telemetry/logging" block.
+	level := fs.String("l", "DEBUG", "log level: DEBUG, INFO, WARNING, ERROR, CRITICAL")
 	port := fs.Int("p", 0, "port of the service (overrides the config)")
 	access := fs.Bool("access-log", false, "write the access log to stdout")
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +56,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	// The aliases KrakenD registers for the plugin namespaces.
 	config.ExtraConfigAlias["plugin/http-server"] = serverplugin.Namespace
-	cfg, err := config.NewParser().Parse(*file)
+	// Parsed as KrakenD CE parses it (JSON, YAML or TOML; KRAKEND_*
+	// overrides; flexible configuration with FC_ENABLE), so that this
+	// gateway and the plugin re-reading its config agree.
+	cfg, err := krakendusage.NewConfigParser(os.Getenv).Parse(*file)
 	if err != nil {
 		return err
 	}
@@ -66,9 +75,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.Plugin != nil {
 		n, err := serverplugin.LoadWithLogger(cfg.Plugin.Folder, cfg.Plugin.Pattern, serverplugin.RegisterHandler, logger)
 		if err != nil {
-			logger.Warning("[SERVICE: Handler Plugin Loader]", err.Error())
+			logger.Warning("[SERVICE: Handler Plugin]", err.Error())
 		}
-		logger.Info("[SERVICE: Handler Plugin Loader] Total plugins loaded:", n)
+		logger.Info("[SERVICE: Handler Plugin] Total plugins loaded:", n)
 	}
 
 	accessLog := io.Discard
