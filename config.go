@@ -197,15 +197,15 @@ func setString(key string, f func(*Config) *string) func(*Config, interface{}) e
 }
 
 // setVersion applies the version rule a collector checks every report
-// against (usage.UsageData.Validate checks the version first), so that a
-// version no collector accepts is a config error at start-up.
+// against (usage.ValidateVersion), so that a version no collector accepts is
+// a config error at start-up.
 func setVersion(c *Config, v interface{}) error {
 	s, ok := v.(string)
 	if !ok {
 		return &ConfigError{Key: "version", Value: v, Reason: "want a string"}
 	}
 	var fe *usage.FieldError
-	if err := (&usage.UsageData{Version: s}).Validate(); errors.As(err, &fe) && fe.Field == "version" {
+	if err := usage.ValidateVersion(s); errors.As(err, &fe) {
 		return &ConfigError{Key: "version", Value: s, Reason: fe.Reason}
 	}
 	c.Version = s

@@ -73,7 +73,7 @@ func ValidateID(field, id string) error {
 //
 // The error is a *FieldError naming the first bad field.
 func (u *UsageData) Validate() error {
-	if err := validVersion(u.Version); err != nil {
+	if err := ValidateVersion(u.Version); err != nil {
 		return err
 	}
 	if err := validPlatform("os", u.OS); err != nil {
@@ -95,7 +95,7 @@ func (u *UsageData) Validate() error {
 }
 
 // validVersion is the version rule, for reports and for Options.Version.
-func validVersion(v string) error {
+func ValidateVersion(v string) error {
 	if !utf8.ValidString(v) || len(v) > MaxVersionLen ||
 		strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
 		return &FieldError{Field: "version", Reason: fmt.Sprintf("want at most %d printable ASCII characters", MaxVersionLen)}

@@ -58,7 +58,7 @@ func (o *Options) validate(needURL bool) error {
 			return optionError(f.name, f.value, err)
 		}
 	}
-	if err := validVersion(o.Version); err != nil {
+	if err := ValidateVersion(o.Version); err != nil {
 		return optionError("Version", o.Version, err)
 	}
 	if o.URL == "" && needURL {
