@@ -47,13 +47,19 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var st store.Store
 	if kind == "postgres" {
-		return postgres.Open(ctx, dsn)
+		st, err = postgres.Open(ctx, dsn)
+	} else {
+		if err := privateFiles(path); err != nil {
+			return nil, err
+		}
+		st, err = sqlite.Open(ctx, path)
 	}
-	if err := privateFiles(path); err != nil {
-		return nil, err
+	if errors.Is(err, store.ErrSchema) {
+		return nil, fmt.Errorf("%w; to carry its reports over, run: usage-collector import -from OLD_DB -db NEW_DB", err)
 	}
-	return sqlite.Open(ctx, path)
+	return st, err
 }
 
 // privateFiles creates the SQLite file with mode 0600 when it does not

@@ -44,10 +44,14 @@ func versionString() string {
 	return v
 }
 
-// run runs the collector until ctx is done, then stops accepting
+// run runs the collector until ctx is done (or, with the first argument
+// "import", copies an old database into a new one: see runImport), then stops accepting
 // connections, lets in-flight requests finish (up to -shutdown-timeout),
 // commits pending reports and returns nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
