@@ -140,7 +140,11 @@ func (s *Server) handleStatsCSV(w http.ResponseWriter, r *http.Request) error {
 
 // handleClusters serves GET /api/clusters?limit=&after=.
 func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) error {
-	page, err := s.clusters(r, "limit")
+	limit, err := intParam(r, "limit", store.DefaultClusterPage, 1, store.MaxClusterPage)
+	if err != nil {
+		return badParam(err)
+	}
+	page, err := s.clusters(r, limit)
 	if err != nil {
 		return err
 	}
@@ -148,19 +152,11 @@ func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// clusters reads ?after= (and ?limit= when limitParam is set) and returns
-// that page of the cluster list.
-func (s *Server) clusters(r *http.Request, limitParam string) (*store.ClusterPage, error) {
+// clusters reads ?after= and returns that page of the cluster list, of
+// at most limit rows.
+func (s *Server) clusters(r *http.Request, limit int) (*store.ClusterPage, error) {
 	if err := readOnly(r); err != nil {
 		return nil, err
-	}
-	limit := store.DefaultClusterPage
-	if limitParam != "" {
-		n, err := intParam(r, limitParam, store.DefaultClusterPage, 1, store.MaxClusterPage)
-		if err != nil {
-			return nil, badParam(err)
-		}
-		limit = n
 	}
 	after := r.URL.Query().Get("after")
 	page, err := s.store.Clusters(r.Context(), s.cfg.Now(), after, limit)
@@ -177,7 +173,11 @@ func (s *Server) clusters(r *http.Request, limitParam string) (*store.ClusterPag
 // handleCluster serves GET /api/clusters/{id}?limit=: one cluster and its
 // servers, most recently seen first.
 func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.cluster(r, "limit")
+	limit, err := intParam(r, "limit", store.MaxClusterServers, 1, store.MaxClusterServers)
+	if err != nil {
+		return badParam(err)
+	}
+	d, err := s.cluster(r, limit)
 	if err != nil {
 		return err
 	}
@@ -185,23 +185,15 @@ func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// cluster reads the {id} path value (and ?limit= when limitParam is set)
-// and returns that cluster.
-func (s *Server) cluster(r *http.Request, limitParam string) (*store.ClusterDetail, error) {
+// cluster reads the {id} path value and returns that cluster with at most
+// limit of its servers.
+func (s *Server) cluster(r *http.Request, limit int) (*store.ClusterDetail, error) {
 	if err := readOnly(r); err != nil {
 		return nil, err
 	}
 	id := r.PathValue("id")
 	if err := usage.ValidateID("cluster_id", id); err != nil {
 		return nil, badParam(err)
-	}
-	limit := store.MaxClusterServers
-	if limitParam != "" {
-		n, err := intParam(r, limitParam, store.MaxClusterServers, 1, store.MaxClusterServers)
-		if err != nil {
-			return nil, badParam(err)
-		}
-		limit = n
 	}
 	d, err := s.store.Cluster(r.Context(), s.cfg.Now(), id, limit)
 	switch {

@@ -107,7 +107,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 
 // handleClustersPage lists clusters, a page at a time (?after=).
 func (s *Server) handleClustersPage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.clusters(r, "")
+	p, err := s.clusters(r, store.DefaultClusterPage)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Server) handleClustersPage(w http.ResponseWriter, r *http.Request) erro
 
 // handleClusterPage shows one cluster and its servers.
 func (s *Server) handleClusterPage(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.cluster(r, "")
+	d, err := s.cluster(r, store.MaxClusterServers)
 	if err != nil {
 		return err
 	}
