@@ -57,9 +57,11 @@ plugin-musl:
 gateway:
 	$(TARGET_GO) $(GO) build -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(KRAKEND_VERSION)" -o $(BUILD)/gateway ./examples/gateway
 
-## collector: the usage collector server
+## collector: the usage collector server, its version stamped from git
+## (what -version prints)
+COLLECTOR_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 collector:
-	cd collector && $(GO) build -o ../$(BUILD)/usage-collector ./cmd/usage-collector
+	cd collector && $(GO) build -ldflags "-X main.version=$(COLLECTOR_VERSION)" -o ../$(BUILD)/usage-collector ./cmd/usage-collector
 
 clean:
 	rm -rf $(BUILD)
