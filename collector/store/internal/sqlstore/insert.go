@@ -26,6 +26,7 @@ var errRace = errors.New("concurrent first report")
 func (s *DB) commit(ctx context.Context, rs []*store.Report) []error {
 	var errs []error
 	var err error
+	defer s.prepareWanted()
 	for attempt := 1; ; attempt++ {
 		errs, err = s.commitOnce(ctx, rs)
 		if err == nil {

@@ -64,22 +64,39 @@ type DB struct {
 	prep    map[string]*sql.Stmt
 	closers []func() error
 
-	// multi caches the statements built per batch size (see stmt); only
-	// the writer goroutine uses it.
+	// multi caches the statements built per batch size (see stmt); want
+	// holds those a transaction ran unprepared, to prepare once it is
+	// over. Only the writer goroutine uses them.
 	multi map[string]*sql.Stmt
+	want  []string
 }
+
+// maxPrepared bounds the statements cached in DB.multi: a statement per
+// kind (stamps, reports, server and cluster reads and writes, counters)
+// and batch size up to store.MaxBatch, in practice far fewer (a
+// statement of 256 rows takes some 50 KB in SQLite).
+const maxPrepared = 1024
 
 // stmt returns q prepared on the writer pool when the dialect prepares
 // statements and it was prepared before; with prepare set, it prepares it
 // now (never inside a transaction: SQLite's writer pool has one
-// connection). A batch has at most store.MaxBatch rows, so the cache
-// holds at most a few hundred statements.
+// connection). Without prepare, a statement not yet cached is noted and
+// prepared after the transaction (see prepareWanted).
 func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
 	if !s.d.Prepare {
 		return nil
 	}
-	if st, ok := s.multi[q]; ok || !prepare {
+	if st, ok := s.multi[q]; ok {
 		return st
+	}
+	if !prepare {
+		if len(s.multi)+len(s.want) < maxPrepared {
+			s.want = append(s.want, q)
+		}
+		return nil
+	}
+	if len(s.multi) >= maxPrepared {
+		return nil
 	}
 	st, err := s.w.Prepare(q)
 	if err != nil {
@@ -87,6 +104,15 @@ func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
 	}
 	s.multi[q] = st
 	return st
+}
+
+// prepareWanted prepares the statements the last transaction ran
+// unprepared, so that the next batches of the same shape reuse them.
+func (s *DB) prepareWanted() {
+	for _, q := range s.want {
+		s.stmt(q, true)
+	}
+	s.want = s.want[:0]
 }
 
 var _ store.Store = (*DB)(nil)
