@@ -13,9 +13,10 @@ import (
 
 // A report older than its server's (or cluster's) latest stored one is
 // "late": it counts as a report of its day, but moves no latest value and
-// no distinct count. Reports reach the writer in the order the collector
-// received them, so in practice only reports received within the same
-// millisecond by two collectors can be late.
+// no distinct count. Reports reach the writers in the order the collector
+// received them, so in practice only reports received within a commit's
+// time of a newer one of the same server, by two collectors or in two
+// batches committing at once (Dialect.Writers), can be late.
 
 // server is the latest state of one server, as in the servers table.
 type server struct {
