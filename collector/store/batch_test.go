@@ -245,6 +245,9 @@ func TestBatchWritersCommitConcurrently(t *testing.T) {
 		return errs
 	}, 2)
 	defer b.Close()
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	defer open() // before Close, so a failing test does not hang there
 	first := make(chan error, 1)
 	go func() { first <- b.Insert(context.Background(), &Report{Version: "first"}) }()
 	if got := <-inside; got != "first" {
@@ -260,7 +263,7 @@ func TestBatchWritersCommitConcurrently(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the second batch did not start while the first was committing")
 	}
-	close(release)
+	open()
 	if err := <-first; err != nil {
 		t.Errorf("first: %v", err)
 	}
