@@ -9,12 +9,13 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
-// Reading the servers and clusters of a batch one row at a time costs a
-// statement (on PostgreSQL a round trip) per distinct ID: a batch from a
-// real fleet, where nearly every report comes from another server, then
-// spends most of its transaction on these reads. They are read with one
-// statement per table instead, in key order, so row locks are still taken
-// in the order the package doc promises.
+// The server and cluster rows of a batch, and its week marks. Reading
+// and writing them one row at a time costs a statement (on PostgreSQL a
+// round trip) per distinct ID: a batch from a real fleet, where nearly
+// every report comes from another server, then spends most of its
+// transaction on them. They are read with one statement per table
+// instead, in key order, so row locks are still taken in the order the
+// package doc promises, and written with one or two.
 
 // inList builds "head IN (?, ..., ?) tail" for n IDs in the dialect's
 // placeholders.
@@ -93,4 +94,56 @@ func (s *DB) loadClusters(t *tx, rs []*store.Report) (map[string]*cluster, error
 		return nil, fmt.Errorf("clusters: %w", err)
 	}
 	return out, nil
+}
+
+// rowWrites are the server (or cluster) rows of a batch to write.
+type rowWrites struct{ fresh, set [][]any }
+
+// flush writes the new rows, then the others. The new rows must all be
+// inserted: one that another collector inserted since this transaction
+// read the table is errRace.
+func (w *rowWrites) flush(t *tx, fresh, set upsert) error {
+	n, err := t.insert(fresh, w.fresh)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(w.fresh)) {
+		return errRace
+	}
+	_, err = t.insert(set, w.set)
+	return err
+}
+
+// mark records who is counted in week_versions (marks sorted, distinct)
+// and counts the marks that were new.
+func (s *DB) mark(t *tx, marks []mark, d *deltas) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(marks))
+	for i, m := range marks {
+		rows[i] = []any{m.week, m.version, m.server}
+	}
+	var q *sql.Rows
+	var err error
+	if len(rows) == 1 {
+		q, err = t.queryNamed(upMark.name, rows[0]...)
+	} else {
+		q, err = t.insertQuery(upMark, rows)
+	}
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	for q.Next() {
+		var k wv
+		if err := q.Scan(&k.week, &k.version); err != nil {
+			return fmt.Errorf("w.mark: %w", err)
+		}
+		d.weekVer[k]++
+	}
+	if err := q.Err(); err != nil {
+		return fmt.Errorf("w.mark: %w", err)
+	}
+	return nil
 }
