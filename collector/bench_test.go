@@ -245,11 +245,21 @@ func BenchmarkStats1M(b *testing.B) {
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
 
+// nopStore is a collector's store whose Insert stores nothing and answers
+// at once: the side-by-side benchmark's "no-op" target, which measures the
+// accepted path's cost without the database (HTTP, JSON, token, hash and
+// stamp checks). Everything else is a real SQLite store.
+type nopStore struct{ store.Store }
+
+func (nopStore) Insert(context.Context, *store.Report) error { return nil }
+
 // BenchmarkReportsSideBySide alternates, second by second, the trivial
-// handler, accepted reports into SQLite and into PostgreSQL, 64 clients
-// each, for rounds × 1 s each, and reports each collector's rate as a
-// share of the trivial handler's over the same rounds. Interleaving keeps
-// a shared host's background load from favouring whichever ran first.
+// handler, the collector with a no-op store, and accepted reports into
+// SQLite and into PostgreSQL, 64 clients each, for rounds × 1 s each, and
+// reports each collector's rate as a share of the trivial handler's over
+// the same rounds. Interleaving keeps a shared host's background load from
+// favouring whichever ran first. The no-op target bounds what any store
+// could reach on this host: the rest of the gap is the store's.
 func BenchmarkReportsSideBySide(b *testing.B) {
 	const clients, rounds, slice = 64, 6, time.Second
 	type target struct {
@@ -260,7 +270,8 @@ func BenchmarkReportsSideBySide(b *testing.B) {
 		done   int64
 	}
 	sq := benchServer(b, sqliteStore(b))
-	targets := []*target{{name: "trivial"}, {name: "sqlite", url: sq.URL + "/report"}}
+	nop := benchServer(b, nopStore{sqliteStore(b)})
+	targets := []*target{{name: "trivial"}, {name: "sqlite", url: sq.URL + "/report"}, {name: "noop", url: nop.URL + "/report"}}
 	triv := httptest.NewServer(http.HandlerFunc(trivialHandler))
 	defer triv.Close()
 	targets[0].url = triv.URL
@@ -329,4 +340,61 @@ func BenchmarkReportsSideBySide(b *testing.B) {
 			b.ReportMetric(100*float64(t.done)/float64(targets[0].done), t.name+"-%")
 		}
 	}
+}
+
+// BenchmarkInsert measures the store alone, without HTTP: 64 goroutines
+// insert reports for 3 s through Store.Insert, from one server (as the
+// side-by-side benchmark sends) and from 10,000 servers in 1,000 clusters
+// (a fleet, where nearly every report of a batch has another server and
+// cluster row to read and write).
+func BenchmarkInsert(b *testing.B) {
+	backends := map[string]func(b *testing.B) store.Store{"sqlite": sqliteStore}
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		backends["postgres"] = func(b *testing.B) store.Store {
+			st, err := postgres.Open(context.Background(), storetest.PostgresDSN(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return st
+		}
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		open := backends[name]
+		for _, servers := range []int64{1, 10_000} {
+			b.Run(fmt.Sprintf("%s/servers=%d", name, servers), func(b *testing.B) {
+				if open == nil {
+					b.Skip("PostgreSQL benchmark skipped: set " + storetest.PostgresEnv)
+				}
+				for b.Loop() {
+					benchInsert(b, open(b), servers)
+				}
+			})
+		}
+	}
+}
+
+func benchInsert(b *testing.B, st store.Store, servers int64) {
+	const clients, span = 64, 3 * time.Second
+	now := time.Now()
+	day := now.UTC().Format("060102")
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	deadline := now.Add(span)
+	for range clients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				i := next.Add(1)
+				r := &store.Report{Received: time.Now(), ReportTime: now, Version: "v2.6.0", OS: "linux", Arch: "amd64",
+					ClusterID: fmt.Sprintf("c%d", i%servers/10), ServerID: fmt.Sprintf("s%d", i%servers),
+					Extra: []byte(`{"endpoints":12}`), Stamp: fmt.Sprintf("1:4:%s:bench-token-and-hash::salt%d:%x", day, i, i)}
+				if err := st.Insert(context.Background(), r); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(next.Load())/span.Seconds(), "reports/s")
 }

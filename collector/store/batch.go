@@ -27,7 +27,9 @@ var ErrBusy = errors.New("store: writer busy")
 // takes every insert waiting at that moment (up to MaxBatch), commits them
 // in one transaction, then answers each caller. A report is acknowledged
 // only after the transaction holding it committed, and the cost of a
-// durable commit is shared by all the reports in it.
+// durable commit is shared by all the reports in it. NewBatcherN runs
+// several such goroutines: while one waits for its commit, the next takes
+// the queue and runs its transaction.
 //
 // When a batch's transaction fails for a reason other than a timeout, its
 // reports are committed again one by one, so that one report the database
@@ -36,10 +38,11 @@ type Batcher struct {
 	commit  func(ctx context.Context, rs []*Report) []error
 	timeout time.Duration
 
-	mu     sync.RWMutex
-	closed bool
-	reqs   chan *pending
-	done   chan struct{}
+	mu      sync.RWMutex
+	closed  bool
+	reqs    chan *pending
+	done    chan struct{}
+	writers sync.WaitGroup
 }
 
 type pending struct {
@@ -52,13 +55,27 @@ type pending struct {
 // transaction, within ctx, and returns one error per report (nil,
 // ErrDuplicate, or the transaction's error for all of them).
 func NewBatcher(commit func(ctx context.Context, rs []*Report) []error) *Batcher {
+	return NewBatcherN(commit, 1)
+}
+
+// NewBatcherN is NewBatcher with writers commit goroutines, which call
+// commit concurrently: only for a store whose concurrent transactions are
+// safe and that has a connection for each.
+func NewBatcherN(commit func(ctx context.Context, rs []*Report) []error, writers int) *Batcher {
 	b := &Batcher{
 		commit:  commit,
 		timeout: CommitTimeout,
 		reqs:    make(chan *pending, MaxBatch),
 		done:    make(chan struct{}),
 	}
-	go b.loop()
+	for range max(writers, 1) {
+		b.writers.Add(1)
+		go b.loop()
+	}
+	go func() {
+		b.writers.Wait()
+		close(b.done)
+	}()
 	return b
 }
 
@@ -103,7 +120,7 @@ func (b *Batcher) Close() {
 }
 
 func (b *Batcher) loop() {
-	defer close(b.done)
+	defer b.writers.Done()
 	batch := make([]*pending, 0, MaxBatch)
 	rs := make([]*Report, 0, MaxBatch)
 	for p := range b.reqs {

@@ -228,3 +228,46 @@ func TestBatchStalledCommitIsBounded(t *testing.T) {
 		t.Errorf("%d transactions for 20 reports: a stalled batch was retried one by one", calls)
 	}
 }
+
+// TestBatchWritersCommitConcurrently: with two writers, a second batch is
+// taken and committed while the first one's commit is still under way,
+// and every caller gets its own batch's answer.
+func TestBatchWritersCommitConcurrently(t *testing.T) {
+	inside := make(chan string, 2)
+	release := make(chan struct{})
+	b := NewBatcherN(func(ctx context.Context, rs []*Report) []error {
+		inside <- rs[0].Version
+		<-release // held until both batches are inside commit
+		errs := make([]error, len(rs))
+		if rs[0].Version == "second" {
+			errs[0] = ErrDuplicate
+		}
+		return errs
+	}, 2)
+	defer b.Close()
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	defer open() // before Close, so a failing test does not hang there
+	first := make(chan error, 1)
+	go func() { first <- b.Insert(context.Background(), &Report{Version: "first"}) }()
+	if got := <-inside; got != "first" {
+		t.Fatalf("first commit holds %q", got)
+	}
+	second := make(chan error, 1)
+	go func() { second <- b.Insert(context.Background(), &Report{Version: "second"}) }()
+	select {
+	case got := <-inside:
+		if got != "second" {
+			t.Fatalf("second commit holds %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second batch did not start while the first was committing")
+	}
+	open()
+	if err := <-first; err != nil {
+		t.Errorf("first: %v", err)
+	}
+	if err := <-second; !errors.Is(err, ErrDuplicate) {
+		t.Errorf("second: got %v, want its own batch's ErrDuplicate", err)
+	}
+}

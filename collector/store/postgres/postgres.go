@@ -23,6 +23,12 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/store/internal/sqlstore"
 )
 
+// writers is how many batches one collector commits at once: while one
+// transaction waits for its commit's WAL flush, the next runs its
+// statements (BENCHMARKS.md: about +10% with one server reporting, +25-45%
+// with a fleet's reports).
+const writers = 2
+
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
 // migrations of collectors starting together.
 const migrationLock = 0x75736167 // "usag"
@@ -47,6 +53,7 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 		Migrate:  sqlstore.PostgresSchema,
 		Lock:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock),
 		Dollar:   true,
+		Writers:  writers,
 		Retry:    retryable,
 		RowLock:  " FOR UPDATE",
 		HasTable: `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`,

@@ -26,6 +26,7 @@ var errRace = errors.New("concurrent first report")
 func (s *DB) commit(ctx context.Context, rs []*store.Report) []error {
 	var errs []error
 	var err error
+	defer s.prepareWanted()
 	for attempt := 1; ; attempt++ {
 		errs, err = s.commitOnce(ctx, rs)
 		if err == nil {
@@ -82,28 +83,56 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 
 // upsert adds rows (distinct keys, in key order) to a counter table.
 func (t *tx) upsert(u upsert, rows [][]any) error {
+	_, err := t.insert(u, rows)
+	return err
+}
+
+// insert runs u for rows (distinct keys, in key order) in one statement
+// and returns how many rows it inserted or updated.
+func (t *tx) insert(u upsert, rows [][]any) (int64, error) {
 	switch len(rows) {
 	case 0:
-		return nil
+		return 0, nil
 	case 1:
-		_, err := t.exec(u.name, rows[0]...)
-		return err
+		return t.exec(u.name, rows[0]...)
 	}
+	res, err := t.execSQL(t.s.values(u.head, len(rows), u.cols, " "+u.tail), flat(u, rows)...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", u.name, err)
+	}
+	return res.RowsAffected()
+}
+
+// insertQuery is insert for a statement returning rows.
+func (t *tx) insertQuery(u upsert, rows [][]any) (*sql.Rows, error) {
+	q := t.s.values(u.head, len(rows), u.cols, " "+u.tail)
+	rs, err := t.query(q, flat(u, rows)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u.name, err)
+	}
+	return rs, nil
+}
+
+func flat(u upsert, rows [][]any) []any {
 	args := make([]any, 0, len(rows)*u.cols)
 	for _, r := range rows {
 		args = append(args, r...)
 	}
-	if _, err := t.execSQL(t.s.values(u.head, len(rows), u.cols, " "+u.tail), args...); err != nil {
-		return fmt.Errorf("%s: %w", u.name, err)
-	}
-	return nil
+	return args
 }
 
-func (t *tx) queryRow(name string, args ...any) *sql.Row {
+func (t *tx) queryNamed(name string, args ...any) (*sql.Rows, error) {
+	var rows *sql.Rows
+	var err error
 	if st := t.s.prep[name]; st != nil {
-		return t.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
+		rows, err = t.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	} else {
+		rows, err = t.QueryContext(t.ctx, t.s.q[name], args...)
 	}
-	return t.QueryRowContext(t.ctx, t.s.q[name], args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rows, nil
 }
 
 // values builds "INSERT ... VALUES (?,..),(?,..) tail" for n rows of
@@ -193,22 +222,34 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
 		return cmp.Or(cmp.Compare(a.ServerID, b.ServerID), a.Received.Compare(b.Received))
 	})
+	servers, err := s.loadServers(t, fresh)
+	if err != nil {
+		return nil, err
+	}
 	joined := map[*store.Report]bool{}
 	var marks []mark
+	var w rowWrites
 	for g := range groups(fresh, func(r *store.Report) string { return r.ServerID }) {
-		if err := s.server(t, g, d, joined, &marks); err != nil {
-			return nil, err
-		}
+		s.server(g, servers[g[0].ServerID], d, joined, &marks, &w)
+	}
+	if err := w.flush(t, upServerNew, upServerSet); err != nil {
+		return nil, err
 	}
 
 	// Phase 4: clusters, the same way.
 	slices.SortStableFunc(fresh, func(a, b *store.Report) int {
 		return cmp.Or(cmp.Compare(a.ClusterID, b.ClusterID), a.Received.Compare(b.Received))
 	})
+	clusters, err := s.loadClusters(t, fresh)
+	if err != nil {
+		return nil, err
+	}
+	w = rowWrites{}
 	for g := range groups(fresh, func(r *store.Report) string { return r.ClusterID }) {
-		if err := s.cluster(t, g, d, joined); err != nil {
-			return nil, err
-		}
+		s.cluster(g, clusters[g[0].ClusterID], d, joined, &w)
+	}
+	if err := w.flush(t, upClusterNew, upClusterSet); err != nil {
+		return nil, err
 	}
 
 	// Phase 5: who is counted in week_versions.
@@ -216,14 +257,8 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version), cmp.Compare(a.server, b.server))
 	})
 	marks = slices.Compact(marks)
-	for _, m := range marks {
-		n, err := t.exec("w.mark", m.week, m.version, m.server)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			d.weekVer[wv{m.week, m.version}]++
-		}
+	if err := s.mark(t, marks, d); err != nil {
+		return nil, err
 	}
 
 	// Phase 6: the counters, table by table, in key order.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -14,9 +13,10 @@ import (
 
 // A report older than its server's (or cluster's) latest stored one is
 // "late": it counts as a report of its day, but moves no latest value and
-// no distinct count. Reports reach the writer in the order the collector
-// received them, so in practice only reports received within the same
-// millisecond by two collectors can be late.
+// no distinct count. Reports reach the writers in the order the collector
+// received them, so in practice only reports received within a commit's
+// time of a newer one of the same server, by two collectors or in two
+// batches committing at once (Dialect.Writers), can be late.
 
 // server is the latest state of one server, as in the servers table.
 type server struct {
@@ -103,18 +103,12 @@ func hour(sec int64) int64 { return store.HourKey(time.Unix(sec, 0)) }
 // server applies the reports of one server (oldest first) to its row and
 // records what changes in the rollups. joined marks the reports that are
 // their server's first of the day in their cluster.
-func (s *DB) server(t *tx, rs []*store.Report, d *deltas, joined map[*store.Report]bool, marks *[]mark) error {
+// stored is its row as loadServers read it, nil for a new server.
+func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*store.Report]bool, marks *[]mark, w *rowWrites) {
 	id := rs[0].ServerID
 	var old server
-	var payload sql.NullString
-	err := t.queryRow("w.server.get", id).Scan(&old.cluster, &old.first, &old.last, &old.version, &old.os, &old.arch, &payload)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return err
-	default:
-		old.exists = true
-		old.payload = decodePayload(payload)
+	if stored != nil {
+		old = *stored
 	}
 	cur := old
 	applied := false
@@ -145,7 +139,7 @@ func (s *DB) server(t *tx, rs []*store.Report, d *deltas, joined map[*store.Repo
 		}
 	}
 	if !applied {
-		return nil // every report was late
+		return // every report was late
 	}
 	if old.exists {
 		d.move(day(old.last), old.values(), day(cur.last), cur.values())
@@ -157,18 +151,12 @@ func (s *DB) server(t *tx, rs []*store.Report, d *deltas, joined map[*store.Repo
 		d.move(0, nil, day(cur.last), cur.values())
 		d.active(hour(cur.last)).servers++
 	}
-	if !old.exists {
-		n, err := t.exec("w.server.new", id, cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errRace
-		}
-		return nil
+	row := []any{id, cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload)}
+	if old.exists {
+		w.set = append(w.set, row)
+	} else {
+		w.fresh = append(w.fresh, row)
 	}
-	_, err = t.exec("w.server.set", cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload), id)
-	return err
 }
 
 // payloadOf is r's parsed payload (DB.Insert parsed it when the caller
@@ -181,18 +169,12 @@ func payloadOf(r *store.Report) *store.Payload {
 }
 
 // cluster applies the reports of one cluster (oldest first).
-func (s *DB) cluster(t *tx, rs []*store.Report, d *deltas, joined map[*store.Report]bool) error {
+// stored is its row as loadClusters read it, nil for a new cluster.
+func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[*store.Report]bool, w *rowWrites) {
 	id := rs[0].ClusterID
 	var old cluster
-	var payload sql.NullString
-	err := t.queryRow("w.cluster.get", id).Scan(&old.first, &old.last, &old.version, &payload, &old.sizeDay, &old.size, &old.prevSize)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return err
-	default:
-		old.exists = true
-		old.payload = decodePayload(payload)
+	if stored != nil {
+		old = *stored
 	}
 	cur := old
 	for _, r := range rs {
@@ -229,27 +211,19 @@ func (s *DB) cluster(t *tx, rs []*store.Report, d *deltas, joined map[*store.Rep
 			cur.payload = p
 		}
 	}
+	row := []any{id, cur.first, cur.last, cur.version, encodePayload(cur.payload), cur.sizeDay, cur.size, cur.prevSize}
 	if old.exists {
 		d.move(day(old.last), old.values(), day(cur.last), cur.values())
 		if h0, h1 := hour(old.last), hour(cur.last); h0 != h1 {
 			d.active(h0).clusters--
 			d.active(h1).clusters++
 		}
-		_, err := t.exec("w.cluster.set", cur.first, cur.last, cur.version, encodePayload(cur.payload),
-			cur.sizeDay, cur.size, cur.prevSize, id)
-		return err
+		w.set = append(w.set, row)
+		return
 	}
 	d.move(0, nil, day(cur.last), cur.values())
 	d.active(hour(cur.last)).clusters++
-	n, err := t.exec("w.cluster.new", id, cur.first, cur.last, cur.version, encodePayload(cur.payload),
-		cur.sizeDay, cur.size, cur.prevSize)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return errRace
-	}
-	return nil
+	w.fresh = append(w.fresh, row)
 }
 
 type mark struct {

@@ -104,6 +104,11 @@ type upsert struct {
 	cols             int
 }
 
+const (
+	serverHead  = "INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload)"
+	clusterHead = "INSERT INTO clusters(cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size)"
+)
+
 var (
 	upDay = upsert{"w.day", "INSERT INTO days(day, reports, servers, clusters)", `ON CONFLICT (day) DO UPDATE SET
 		reports = days.reports + excluded.reports, servers = days.servers + excluded.servers, clusters = days.clusters + excluded.clusters`, 4}
@@ -117,12 +122,27 @@ var (
 		`ON CONFLICT (day, kind, value) DO UPDATE SET n = latest.n + excluded.n`, 4}
 	upLatestWeek = upsert{"w.latest.week", "INSERT INTO latest_weeks(week, kind, value, n)",
 		`ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_weeks.n + excluded.n`, 4}
+	// The rows of the servers and clusters of a batch, written together:
+	// new ones (none may exist yet: see errRace), then the others, whose
+	// rows the transaction locked when it read them.
+	upServerNew = upsert{"w.server.new", serverHead, "ON CONFLICT (server_id) DO NOTHING", 8}
+	upServerSet = upsert{"w.server.set", serverHead, `ON CONFLICT (server_id) DO UPDATE SET
+		cluster_id = excluded.cluster_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+		version = excluded.version, os = excluded.os, arch = excluded.arch, payload = excluded.payload`, 8}
+	upClusterNew = upsert{"w.cluster.new", clusterHead, "ON CONFLICT (cluster_id) DO NOTHING", 8}
+	upClusterSet = upsert{"w.cluster.set", clusterHead, `ON CONFLICT (cluster_id) DO UPDATE SET
+		first_seen = excluded.first_seen, last_seen = excluded.last_seen, version = excluded.version,
+		payload = excluded.payload, size_day = excluded.size_day, size = excluded.size, prev_size = excluded.prev_size`, 8}
+	// upMark returns the marks that were new.
+	upMark = upsert{"w.mark", "INSERT INTO week_marks(week, version, server_id)",
+		"ON CONFLICT (week, version, server_id) DO NOTHING RETURNING week, version", 3}
 	upTotal = upsert{"w.total", "INSERT INTO totals(name, value)",
 		`ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`, 2}
 )
 
 func init() {
-	for _, u := range []upsert{upDay, upWeek, upWeekVer, upActive, upLatest, upLatestWeek, upTotal} {
+	for _, u := range []upsert{upDay, upWeek, upWeekVer, upActive, upLatest, upLatestWeek, upTotal,
+		upServerNew, upServerSet, upClusterNew, upClusterSet, upMark} {
 		queries[u.name] = u.head + " VALUES (" + strings.Repeat("?, ", u.cols-1) + "?) " + u.tail
 	}
 }
@@ -132,18 +152,6 @@ func init() {
 var queries = map[string]string{
 	"secret.put": `INSERT INTO meta(key, value) VALUES ('token_key', ?) ON CONFLICT (key) DO NOTHING`,
 	"secret.get": `SELECT value FROM meta WHERE key = 'token_key'`,
-
-	"w.server.get": `SELECT cluster_id, first_seen, last_seen, version, os, arch, payload FROM servers WHERE server_id = ?{lock}`,
-	"w.server.new": `INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server_id) DO NOTHING`,
-	"w.server.set": `UPDATE servers SET cluster_id = ?, first_seen = ?, last_seen = ?, version = ?, os = ?, arch = ?, payload = ?
-		WHERE server_id = ?`,
-	"w.cluster.get": `SELECT first_seen, last_seen, version, payload, size_day, size, prev_size FROM clusters WHERE cluster_id = ?{lock}`,
-	"w.cluster.new": `INSERT INTO clusters(cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cluster_id) DO NOTHING`,
-	"w.cluster.set": `UPDATE clusters SET first_seen = ?, last_seen = ?, version = ?, payload = ?, size_day = ?, size = ?, prev_size = ?
-		WHERE cluster_id = ?`,
-	"w.mark": `INSERT INTO week_marks(week, version, server_id) VALUES (?, ?, ?) ON CONFLICT (week, version, server_id) DO NOTHING`,
 
 	// Reports are pruned oldest id first, looking at one batch of ids at a
 	// time: ids follow the receipt order closely, so no index on

@@ -16,10 +16,14 @@
 //
 // # Concurrency
 //
-// One batching goroutine per process writes (see store.Batcher). Within a
-// transaction rows are locked table by table in key order, so transactions
-// of several collectors on one PostgreSQL database cannot deadlock on each
-// other; a Dialect may still ask for retries (serialization failures).
+// One batching goroutine per process writes (see store.Batcher), or a few
+// (Dialect.Writers) on PostgreSQL. Within a transaction rows are locked
+// table by table in key order, so concurrent transactions, of one collector
+// or of several on one PostgreSQL database, cannot deadlock on each other;
+// a Dialect may still ask for retries (serialization failures). Two
+// batches that share a server or cluster therefore commit one after the
+// other, and a report of the second may find its row already moved on by
+// a newer one: it is "late" (see rollup.go), as with two collectors.
 package sqlstore
 
 import (
@@ -44,6 +48,12 @@ type Dialect struct {
 	// Prepare prepares the insert statements once on the writer pool
 	// (worth it for SQLite; PostgreSQL drivers cache statements anyway).
 	Prepare bool
+	// Writers is how many batches may commit at once, each in its own
+	// transaction on its own connection (default 1). While one waits for
+	// its commit's flush, the next runs its statements. Only for a
+	// database whose concurrent transactions are safe, which the lock
+	// order below makes them on PostgreSQL.
+	Writers int
 	// Retry reports whether a failed transaction should run again.
 	Retry func(error) bool
 	// RowLock is appended to the SELECTs that read a row the transaction
@@ -64,22 +74,40 @@ type DB struct {
 	prep    map[string]*sql.Stmt
 	closers []func() error
 
-	// multi caches the statements built per batch size (see stmt); only
-	// the writer goroutine uses it.
+	// multi caches the statements built per batch size (see stmt); want
+	// holds those a transaction ran unprepared, to prepare once it is
+	// over. Only a dialect with one writer (SQLite) prepares, so only one
+	// goroutine uses them.
 	multi map[string]*sql.Stmt
+	want  []string
 }
+
+// maxPrepared bounds the statements cached in DB.multi: a statement per
+// kind (stamps, reports, server and cluster reads and writes, counters)
+// and batch size up to store.MaxBatch, in practice far fewer (a
+// statement of 256 rows takes some 50 KB in SQLite).
+const maxPrepared = 1024
 
 // stmt returns q prepared on the writer pool when the dialect prepares
 // statements and it was prepared before; with prepare set, it prepares it
 // now (never inside a transaction: SQLite's writer pool has one
-// connection). A batch has at most store.MaxBatch rows, so the cache
-// holds at most a few hundred statements.
+// connection). Without prepare, a statement not yet cached is noted and
+// prepared after the transaction (see prepareWanted).
 func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
 	if !s.d.Prepare {
 		return nil
 	}
-	if st, ok := s.multi[q]; ok || !prepare {
+	if st, ok := s.multi[q]; ok {
 		return st
+	}
+	if !prepare {
+		if len(s.multi)+len(s.want) < maxPrepared {
+			s.want = append(s.want, q)
+		}
+		return nil
+	}
+	if len(s.multi) >= maxPrepared {
+		return nil
 	}
 	st, err := s.w.Prepare(q)
 	if err != nil {
@@ -89,12 +117,27 @@ func (s *DB) stmt(q string, prepare bool) *sql.Stmt {
 	return st
 }
 
+// prepareWanted prepares the statements the last transaction ran
+// unprepared, so that the next batches of the same shape reuse them.
+func (s *DB) prepareWanted() {
+	if len(s.want) == 0 {
+		return // always, unless the dialect prepares
+	}
+	for _, q := range s.want {
+		s.stmt(q, true)
+	}
+	s.want = s.want[:0]
+}
+
 var _ store.Store = (*DB)(nil)
 
 // Open migrates the schema and returns the store. w is used for writes,
 // r for reads (they may be the same pool). closers run on Close, after
 // the pools are closed.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error) (*DB, error) {
+	if d.Prepare && d.Writers > 1 {
+		return nil, errors.New("store: a dialect that prepares statements has one writer")
+	}
 	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), multi: make(map[string]*sql.Stmt), closers: closers}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -113,7 +156,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error)
 			s.prep[name] = st
 		}
 	}
-	s.b = store.NewBatcher(s.commit)
+	s.b = store.NewBatcherN(s.commit, max(d.Writers, 1))
 	return s, nil
 }
 
