@@ -68,7 +68,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rep, err := s.verify(body, s.cfg.Now())
-	release() // the body and the decoded extra are garbage from here on
+	release() // the body is not read again: its share of the memory budget goes back
 	if err != nil {
 		return err
 	}
