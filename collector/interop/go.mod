@@ -3,7 +3,6 @@ module github.com/krakend-usage/krakend-usage/collector/interop
 go 1.26.0
 
 require (
-	github.com/krakend-usage/krakend-usage v0.0.0
 	github.com/krakend-usage/krakend-usage/collector v0.0.0
 	github.com/krakend/krakend-usage/v2 v2.1.0
 )
@@ -18,6 +17,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/krakend-usage/krakend-usage/usage v0.0.0
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
@@ -36,7 +36,6 @@ require (
 	modernc.org/sqlite v1.62.0 // indirect
 )
 
-replace (
-	github.com/krakend-usage/krakend-usage => ../../
-	github.com/krakend-usage/krakend-usage/collector => ../
-)
+replace github.com/krakend-usage/krakend-usage/collector => ../
+
+replace github.com/krakend-usage/krakend-usage/usage => ../../usage

@@ -1,0 +1,3 @@
+module github.com/krakend-usage/krakend-usage/usage
+
+go 1.25.0

@@ -1,0 +1,22 @@
+// Package krakend is what a KrakenD gateway's usage report says about its
+// configuration: the schema of the extra payload ([Payload]) and the table
+// of KrakenD components it may name ([Components], [Canonical]).
+//
+// It is shared by the two ends. The gateway extension builds a [Payload]
+// from the configuration it runs; a collector reads one and counts a
+// component by name only when [Canonical] knows it. Keeping the table here,
+// once, means the reporter and the collector cannot disagree about which
+// names exist.
+//
+// The package knows no lura version and imports only the standard library.
+//
+// # Legacy names
+//
+// KrakenD CE's main fills lura's config.ExtraConfigAlias with the legacy
+// namespace of many components (github.com/devopsfaith/krakend-httpcache
+// for qos/http-cache, for example), so inside the stock binary those
+// components are found under their legacy key, whatever name the operator
+// wrote. [Canonical] maps every legacy name of every supported KrakenD
+// release back to the current one, so the same configuration gives the
+// same counts in every host.
+package krakend
