@@ -3,7 +3,7 @@ package krakendusage
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"net/http"
 	"os"
 	"strings"
@@ -40,13 +40,6 @@ func testLogger(t *testing.T) (logging.Logger, *syncBuffer) {
 		t.Fatal(err)
 	}
 	return l, buf
-}
-
-// noDelay removes the start delay for the test.
-func noDelay(t *testing.T) {
-	d, j := firstDelay, firstDelayJitter
-	firstDelay, firstDelayJitter = 0, 0
-	t.Cleanup(func() { firstDelay, firstDelayJitter = d, j })
 }
 
 // serviceWith parses exampleTestConfig with the usage block replaced.
@@ -94,7 +87,6 @@ func TestNewFallsThroughSilently(t *testing.T) {
 }
 
 func TestNewReports(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 20)
 	l, buf := testLogger(t)
 	cfg := serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "100ms"})
@@ -102,8 +94,8 @@ func TestNewReports(t *testing.T) {
 	reports := col.waitReports(t, 2, 30*time.Second)
 	stop()
 
-	hash, _ := configHash(cfg)
-	wantCluster, wantServer := ClusterID(hash), ServerID(instanceIdentity(), cfg.Port)
+	hash, _ := ConfigDigest(cfg)
+	wantCluster, wantServer := ClusterID(hash), ServerID(krakend.InstanceIdentity(), cfg.Port)
 	sessions, _, _, _ := col.snapshot()
 	if len(sessions) != 1 || sessions[0].ClusterID != wantCluster || sessions[0].ServerID != wantServer {
 		t.Errorf("got sessions %+v, want one for %s %s", sessions, wantCluster, wantServer)
@@ -112,7 +104,7 @@ func TestNewReports(t *testing.T) {
 	if first.ClusterID != wantCluster || first.ServerID != wantServer {
 		t.Errorf("got IDs %s %s, want %s %s", first.ClusterID, first.ServerID, wantCluster, wantServer)
 	}
-	if got, want := string(first.Extra), string(NewPayload(cfg).JSON()); got != want {
+	if got, want := string(first.Extra), string(sentPayload(cfg, krakend.ModeDecorator)); got != want {
 		t.Errorf("got extra %s, want %s", got, want)
 	}
 	if len(reports[1].Data.Extra) != 0 {
@@ -131,7 +123,6 @@ func TestNewReports(t *testing.T) {
 }
 
 func TestNewStopsWithServer(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 8)
 	l, _ := testLogger(t)
 	stop := runServer(t, l, serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "50ms", "hash_bits": 8}))
@@ -146,54 +137,6 @@ func TestNewStopsWithServer(t *testing.T) {
 	}
 }
 
-func TestOffSwitches(t *testing.T) {
-	for _, tc := range []struct {
-		name, env, block, want string
-	}{
-		{"USAGE_DISABLE", "USAGE_DISABLE", `{"url": "URL"}`, "Usage reporter disabled by the USAGE_DISABLE environment variable"},
-		{"DO_NOT_TRACK", "DO_NOT_TRACK", `{"url": "URL"}`, "Usage reporter disabled by the DO_NOT_TRACK environment variable"},
-		{"env beats a bad config", "USAGE_DISABLE", `{"url": "URL", "hash_bits": 99}`, "Usage reporter disabled by the USAGE_DISABLE environment variable"},
-		{"config key", "", `{"url": "URL", "disabled": true}`, `Usage reporter disabled by the "disabled" config key`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			noDelay(t)
-			t.Setenv("USAGE_DISABLE", "")
-			t.Setenv("DO_NOT_TRACK", "")
-			if tc.env != "" {
-				t.Setenv(tc.env, "1")
-			}
-			col := newTestCollector(t, 20)
-			var block map[string]interface{}
-			json.Unmarshal([]byte(strings.Replace(tc.block, "URL", col.URL, 1)), &block)
-			cfg, err := ConfigGetter(config.ExtraConfig{Namespace: block})
-			l, buf := testLogger(t)
-			if launch(context.Background(), newPrefixed(l, logPrefix), os.Getenv, cfg, err, func() instance {
-				t.Error("the instance was computed")
-				return instance{}
-			}) {
-				t.Error("a goroutine was started")
-			}
-			if got, want := buf.String(), "INFO: [SERVICE: Usage] "+tc.want+"\n"; !strings.HasSuffix(got, want) || strings.Count(got, "\n") != 1 {
-				t.Errorf("got log %q, want exactly one line ending %q", got, want)
-			}
-			if _, _, raw, _ := col.snapshot(); len(raw) != 0 {
-				t.Errorf("the collector got %d requests", len(raw))
-			}
-		})
-	}
-}
-
-func TestOffSwitchValues(t *testing.T) {
-	env := map[string]string{}
-	getenv := func(k string) string { return env[k] }
-	for v, off := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true, "yes": true} {
-		env["DO_NOT_TRACK"] = v
-		if got := offSwitch(getenv) != ""; got != off {
-			t.Errorf("DO_NOT_TRACK=%q: got off=%t, want %t", v, got, off)
-		}
-	}
-}
-
 func TestBadConfigKeepsServer(t *testing.T) {
 	l, buf := testLogger(t)
 	stop := runServer(t, l, serviceWith(t, map[string]interface{}{"url": "ftp://x"}))
@@ -204,7 +147,6 @@ func TestBadConfigKeepsServer(t *testing.T) {
 }
 
 func TestPrivacy(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 20)
 	l, _ := testLogger(t)
 	cfg := serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "50ms", "user_agent": "test"})

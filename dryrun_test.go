@@ -2,6 +2,7 @@ package krakendusage
 
 import (
 	"encoding/json"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 )
 
 func TestDryRun(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 20)
 	l, buf := testLogger(t)
 	cfg := serviceWith(t, map[string]interface{}{"url": col.URL, "dry_run": true, "report_lapse": "1h"})
@@ -25,16 +25,16 @@ func TestDryRun(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	log := buf.String()
-	checkLogLines(t, log, logPrefix)
+	checkLogLines(t, log, krakend.LogPrefix)
 	if !strings.Contains(log, "INFO: [SERVICE: Usage] Dry run, nothing is sent: cluster ID ") {
 		t.Errorf("no dry-run start line:\n%s", log)
 	}
 	session, report := dryRunRequests(t, log, col.URL)
-	hash, _ := configHash(cfg)
+	hash, _ := ConfigDigest(cfg)
 	if session.ClusterID != ClusterID(hash) || report.Data.ClusterID != session.ClusterID {
 		t.Errorf("got session %+v and report IDs %s, want cluster ID %s", session, report.Data.ClusterID, ClusterID(hash))
 	}
-	if got, want := string(report.Data.Extra), string(NewPayload(cfg).JSON()); got != want {
+	if got, want := string(report.Data.Extra), string(sentPayload(cfg, krakend.ModeDecorator)); got != want {
 		t.Errorf("logged payload %s, want %s", got, want)
 	}
 	for _, untrue := range []string{"Session opened", "Report accepted"} {

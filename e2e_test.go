@@ -3,6 +3,7 @@ package krakendusage
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func (e *e2e) suite(t *testing.T) {
 			}
 		}
 		out := g.out.String()
-		checkLogLines(t, out, pluginLogPrefix)
+		checkLogLines(t, out, krakend.PluginLogPrefix)
 		for _, want := range []string{
 			fmt.Sprintf("INFO: [PLUGIN: krakend-usage] Starting the usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
 			"WARNING: [PLUGIN: krakend-usage] Report lapse 1s is below 1m0s",
@@ -195,7 +196,7 @@ func (e *e2e) suite(t *testing.T) {
 			g := e.start(t, col, e.config(t, col, tc.edit), tc.env)
 			g.waitLog(t, tc.line)
 			// The reporter would have called by now (start delay ≤ 3s).
-			time.Sleep(firstDelay + firstDelayJitter + time.Second)
+			time.Sleep(krakend.MaxStartDelay + time.Second)
 			g.stop() // fails the test unless every endpoint answered throughout
 			if _, _, raw, _ := col.snapshot(); len(raw) != 0 {
 				t.Errorf("the collector got %d requests: %v", len(raw), raw)
@@ -222,7 +223,7 @@ func (e *e2e) suite(t *testing.T) {
 			t.Errorf("dry run sent %d requests", len(raw))
 		}
 		out := g.out.String()
-		checkLogLines(t, out, pluginLogPrefix)
+		checkLogLines(t, out, krakend.PluginLogPrefix)
 		session, report := dryRunRequests(t, out, col.URL)
 		if report.Data.ClusterID != session.ClusterID || report.Data.Version != tg.Version {
 			t.Errorf("logged report %+v does not match session %+v", report.Data, session)
@@ -243,7 +244,7 @@ func (e *e2e) suite(t *testing.T) {
 		col.waitReports(t, 1, 30*time.Second)
 		g.stop()
 		out := g.out.String()
-		checkLogLines(t, out, pluginLogPrefix)
+		checkLogLines(t, out, krakend.PluginLogPrefix)
 		warn := g.lines("WARNING: [PLUGIN: krakend-usage] Collector unreachable")
 		if want := "collector answered 502 Bad Gateway (text/html); retrying in the background"; len(warn) != 1 || !strings.HasSuffix(warn[0], want) {
 			t.Errorf("got warnings %q, want exactly one ending %q", warn, want)

@@ -58,8 +58,8 @@ func TestGatewayConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := parseTestConfig(t, exampleTestConfig)
-	h1, _ := configHash(cfg)
-	h2, _ := configHash(want)
+	h1, _ := ConfigDigest(cfg)
+	h2, _ := ConfigDigest(want)
 	if h1 != h2 || cfg.Port != 8080 {
 		t.Errorf("got hash %s port %d, want %s 8080", h1, cfg.Port, h2)
 	}

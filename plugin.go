@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/krakend-usage/krakend-usage/usage"
-	"github.com/luraproject/lura/v2/logging"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
 // HandlerFunc is the handler factory signature of lura's http-server
@@ -45,16 +45,68 @@ func (r *Registerer) RegisterLogger(v interface{}) {
 		return
 	}
 	r.mu.Lock()
-	r.logger = newPrefixed(l, pluginLogPrefix)
+	r.logger = krakend.Prefixed(l, krakend.PluginLogPrefix)
 	r.mu.Unlock()
-	l.Debug(pluginLogPrefix, "Logger loaded")
+	l.Debug(krakend.PluginLogPrefix, "Logger loaded")
+	r.checkPlacement()
+}
+
+// checkPlacement warns, once, when the gateway config has a
+// telemetry/usage block but does not enable the plugin: that block is read
+// only by custom builds with the RunServer decorator, so in a stock
+// KrakenD it would be silently ignored.
+func (r *Registerer) checkPlacement() {
+	getenv, args := r.Getenv, r.Args
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if args == nil {
+		args = os.Args
+	}
+	gc, err := gatewayConfig(args, getenv)
+	if err != nil {
+		return // said later, when the plugin starts, if it is enabled
+	}
+	if _, ok := gc.ExtraConfig[Namespace]; !ok || pluginEnabled(gc.ExtraConfig) {
+		return
+	}
+	r.log().Warning(fmt.Sprintf("The %q block is read only by custom builds with the RunServer decorator; "+
+		"in a stock KrakenD the plugin reads its config from extra_config.\"plugin/http-server\".%q, with %q in that block's \"name\" list: nothing is reported",
+		Namespace, PluginName, PluginName))
+}
+
+// pluginEnabled reports whether the http-server plugin config (under any
+// spelling of its namespace) names this plugin and has its block.
+func pluginEnabled(e map[string]interface{}) bool {
+	for k, v := range e {
+		if name, _ := krakend.Canonical(k); name != "plugin/http-server" {
+			continue
+		}
+		m, _ := v.(map[string]interface{})
+		if _, ok := m[PluginName]; !ok {
+			continue
+		}
+		switch names := m["name"].(type) {
+		case []interface{}:
+			for _, n := range names {
+				if n == PluginName {
+					return true
+				}
+			}
+		case string:
+			if names == PluginName {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *Registerer) log() usage.Logger {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.logger == nil {
-		return newPrefixed(logging.NoOp, pluginLogPrefix)
+		return krakend.Prefixed(nil, krakend.PluginLogPrefix)
 	}
 	return r.logger
 }
@@ -78,20 +130,20 @@ func (r *Registerer) start(ctx context.Context, extra map[string]interface{}) {
 		err = fmt.Errorf("no %q block in the plugin/http-server config", PluginName)
 	}
 	block := extra[PluginName]
-	launch(ctx, l, getenv, cfg, err, func() instance { return pluginInstance(l, args, getenv, block) })
+	krakend.Start(ctx, l, getenv, host(krakend.ModePlugin), cfg, err, func() krakend.Instance { return pluginInstance(l, args, getenv, block) })
 }
 
 // pluginInstance reads the gateway config named in args. When it cannot,
 // it says why and falls back to the plugin's own block for the cluster ID,
 // the -p flag for the port, and sends no payload.
-func pluginInstance(l usage.Logger, args []string, getenv func(string) string, block interface{}) instance {
+func pluginInstance(l usage.Logger, args []string, getenv func(string) string, block interface{}) krakend.Instance {
 	gc, err := gatewayConfig(args, getenv)
 	if err == nil {
-		var hash string
-		if hash, err = configHash(gc); err == nil {
-			return instance{hash: hash, port: gc.Port, payload: NewPayload(gc).JSON()}
+		var s *krakend.Service
+		if s, err = krakend.DescribeService(gc); err == nil {
+			return krakend.NewInstance(s)
 		}
 	}
-	l.Warning(fmt.Sprintf("Cannot read the gateway config (%s): the cluster ID is derived from the plugin's config block and no endpoint counts are sent", logDetail(err)))
-	return instance{hash: blockHash(block), port: portFromArgs(args)}
+	l.Warning(fmt.Sprintf("Cannot read the gateway config (%s): the cluster ID is derived from the plugin's config block and no endpoint counts are sent", krakend.LogDetail(err)))
+	return krakend.Instance{Digest: krakend.BlockDigest(block), Port: portFromArgs(args)}
 }

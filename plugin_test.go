@@ -2,6 +2,7 @@ package krakendusage
 
 import (
 	"context"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 )
 
 func TestRegisterer(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 20)
 	l, buf := testLogger(t)
 	file := filepath.Join(t.TempDir(), "krakend.json")
@@ -38,11 +38,11 @@ func TestRegisterer(t *testing.T) {
 	}
 	reports := col.waitReports(t, 1, 30*time.Second)
 	gc := parseTestConfig(t, exampleTestConfig)
-	hash, _ := configHash(gc)
+	hash, _ := ConfigDigest(gc)
 	if got, want := reports[0].Data.ClusterID, ClusterID(hash); got != want {
 		t.Errorf("got cluster ID %s, want %s (from the gateway config)", got, want)
 	}
-	if got, want := reports[0].Data.ServerID, ServerID(instanceIdentity(), 9000); got != want {
+	if got, want := reports[0].Data.ServerID, ServerID(krakend.InstanceIdentity(), 9000); got != want {
 		t.Errorf("got server ID %s, want %s (port from -p)", got, want)
 	}
 	if got, want := string(reports[0].Data.Extra), string(NewPayload(gc).JSON()); got != want {
@@ -57,7 +57,6 @@ func TestRegisterer(t *testing.T) {
 }
 
 func TestRegistererFallback(t *testing.T) {
-	noDelay(t)
 	col := newTestCollector(t, 20)
 	l, buf := testLogger(t)
 	r := &Registerer{Args: []string{"gateway"}, Getenv: func(string) string { return "" }}
@@ -65,7 +64,7 @@ func TestRegistererFallback(t *testing.T) {
 	block := map[string]interface{}{"url": col.URL, "report_lapse": "1h"}
 	r.handler(context.Background(), map[string]interface{}{PluginName: block}, http.NotFoundHandler())
 	reports := col.waitReports(t, 1, 30*time.Second)
-	if got, want := reports[0].Data.ClusterID, ClusterID(blockHash(block)); got != want {
+	if got, want := reports[0].Data.ClusterID, ClusterID(krakend.BlockDigest(block)); got != want {
 		t.Errorf("got cluster ID %s, want %s (from the plugin block)", got, want)
 	}
 	if len(reports[0].Data.Extra) != 0 {

@@ -1,6 +1,9 @@
 package krakend
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // How the gateway extension runs ([Payload.Mode]).
 const (
@@ -62,3 +65,67 @@ func KnownMode(s string) bool { return s == ModePlugin || s == ModeDecorator }
 
 // KnownLibc reports whether s is one of the Libc words.
 func KnownLibc(s string) bool { return s == LibcGlibc || s == LibcMusl || s == LibcNone }
+
+// httpServerPlugin is the namespace of lura's http-server plugins, where
+// the handler plugin's own block lives.
+const httpServerPlugin = "plugin/http-server"
+
+// Payload counts the endpoints, methods, backends, async agents and
+// extra_config namespaces of s, every namespace by its current name. This
+// extension's own settings are not counted (see [Service.Digest]): an
+// http-server plugin block counts only when it configures another plugin.
+// Mode and Libc are left for the caller.
+func (s *Service) Payload() Payload {
+	p := Payload{
+		Endpoints:   len(s.Endpoints),
+		AsyncAgents: len(s.AsyncAgents),
+		Methods:     map[string]int{},
+		Namespaces:  map[string]int{},
+	}
+	p.count(withoutUsage(s.ExtraConfig))
+	for _, e := range s.Endpoints {
+		if e == nil {
+			continue
+		}
+		m := strings.ToUpper(e.Method)
+		switch {
+		case m == "":
+			m = "GET" // lura's default
+		case !KnownMethod(m):
+			m = Other // a method is config text: never send one we do not know
+		}
+		p.Methods[m]++
+		p.Backends += len(e.Backend)
+		p.count(e.ExtraConfig)
+		for _, b := range e.Backend {
+			if b != nil {
+				p.count(b.ExtraConfig)
+			}
+		}
+	}
+	for _, a := range s.AsyncAgents {
+		if a == nil {
+			continue
+		}
+		p.count(a.ExtraConfig)
+		for _, b := range a.Backend {
+			if b != nil {
+				p.count(b.ExtraConfig)
+			}
+		}
+	}
+	return p
+}
+
+func (p *Payload) count(e map[string]interface{}) {
+	for ns := range e {
+		if ns == Namespace {
+			continue
+		}
+		name, ok := Canonical(ns)
+		if !ok {
+			name = Other
+		}
+		p.Namespaces[name]++
+	}
+}

@@ -1,4 +1,4 @@
-package krakendusage
+package krakend
 
 import (
 	"context"
@@ -16,14 +16,42 @@ import (
 // together does not call the collector at the same instant.
 var (
 	firstDelay       = time.Second
-	firstDelayJitter = 2 * time.Second
+	firstDelayJitter = MaxStartDelay - time.Second
 )
 
-// instance is what the reporter knows about the gateway it runs in.
-type instance struct {
-	hash    string // config hash, for the cluster ID
-	port    int    // listening port, for the server ID
-	payload []byte // ExtraPayload
+// MaxStartDelay is the longest the reporter waits, after the router
+// starts, before it opens its first session.
+const MaxStartDelay = 3 * time.Second
+
+// Host is what an adapter tells the extension about the gateway it runs
+// in: the defaults lura holds for the version and User-Agent, and how the
+// extension was loaded.
+type Host struct {
+	// Version is the default Config.Version: lura's core.KrakendVersion.
+	Version string
+	// UserAgent is the default Config.UserAgent: lura's
+	// core.KrakendUserAgent.
+	UserAgent string
+	// Mode is ModePlugin or ModeDecorator; it is sent in the payload.
+	Mode string
+}
+
+// Instance is what the reporter knows about the configuration it runs.
+type Instance struct {
+	// Digest of the configuration, for the cluster ID ([Service.Digest],
+	// or [BlockDigest] when the configuration cannot be read).
+	Digest string
+	// Port is the listening port, for the server ID.
+	Port int
+	// Payload is the extra payload of the first report; nil sends none.
+	// Mode and Libc are filled in by Start.
+	Payload *Payload
+}
+
+// NewInstance describes a service for the reporter.
+func NewInstance(s *Service) Instance {
+	p := s.Payload()
+	return Instance{Digest: s.Digest(), Port: s.Port, Payload: &p}
 }
 
 // offSwitch names what turned the reporter off, or "" when it is on.
@@ -39,24 +67,27 @@ func offSwitch(getenv func(string) string) string {
 
 // ids returns the cluster and server IDs: the overrides when set, else
 // derived from inst.
-func ids(cfg Config, inst instance) (string, string) {
+func ids(cfg Config, inst Instance) (string, string) {
 	cluster, server := cfg.ClusterID, cfg.ServerID
 	if cluster == "" {
-		cluster = ClusterID(inst.hash)
+		cluster = ClusterID(inst.Digest)
 	}
 	if server == "" {
-		server = ServerID(instanceIdentity(), inst.port)
+		server = ServerID(InstanceIdentity(), inst.Port)
 	}
 	return cluster, server
 }
 
-// launch applies the off switches, then starts the reporter in the
-// background and returns at once. Off switches and config errors are
-// logged here, once; the rest (the instance, the IDs, the start line, the
-// reporter after a short jittered delay) happens in a goroutine that ends
-// with ctx. logger must already carry the component prefix. It reports
-// whether a goroutine was started.
-func launch(ctx context.Context, logger usage.Logger, getenv func(string) string, cfg Config, cfgErr error, inst func() instance) bool {
+// Start applies the off switches (USAGE_DISABLE and DO_NOT_TRACK, read
+// with getenv, then cfgErr, then the "disabled" key), then starts the
+// reporter in the background and returns at once. Off switches and config
+// errors are logged here, once; the rest (inst, the IDs, the start line,
+// the reporter after a short jittered delay) happens in a goroutine that
+// ends with ctx and recovers from any panic. logger must already carry the
+// component prefix ([Prefixed]). Start reports whether a goroutine was
+// started. It is the machinery of the lura adapters; a gateway built on
+// something else can call it too.
+func Start(ctx context.Context, logger usage.Logger, getenv func(string) string, host Host, cfg Config, cfgErr error, inst func() Instance) bool {
 	if why := offSwitch(getenv); why != "" {
 		logger.Info("Usage reporter disabled by " + why)
 		return false
@@ -75,14 +106,14 @@ func launch(ctx context.Context, logger usage.Logger, getenv func(string) string
 				logger.Error(fmt.Sprintf("Recovered from panic in the usage reporter: %v; it is stopped, the gateway goes on", p))
 			}
 		}()
-		run(ctx, logger, cfg, inst())
+		run(ctx, logger, resolve(cfg, host), withHost(inst(), host))
 	}()
 	return true
 }
 
 // run logs the start line, waits a short jittered delay and starts the
 // reporter, which stops when ctx is done.
-func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
+func run(ctx context.Context, logger usage.Logger, cfg Config, inst Instance) {
 	cluster, server := ids(cfg, inst)
 	if cfg.ReportLapse < shortLapse {
 		logger.Warning(fmt.Sprintf("Report lapse %s is below %s: this gateway will report far more often than needed", cfg.ReportLapse, shortLapse))
@@ -92,7 +123,7 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 		ServerID:        server,
 		URL:             cfg.URL,
 		Version:         cfg.Version,
-		ExtraPayload:    inst.payload,
+		ExtraPayload:    extra(inst.Payload),
 		HashBits:        cfg.HashBits,
 		SessionEndpoint: cfg.SessionEndpoint,
 		ReportEndpoint:  cfg.ReportEndpoint,
@@ -124,6 +155,39 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst instance) {
 		logger.Error("Usage reporter not started: " + logDetail(err))
 	}
 }
+
+// resolve fills the host's defaults into cfg.
+func resolve(cfg Config, host Host) Config {
+	if cfg.Version == "" {
+		cfg.Version = host.Version
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = host.UserAgent
+	}
+	return cfg
+}
+
+// withHost stamps the host's mode and libc into the payload.
+func withHost(inst Instance, host Host) Instance {
+	if inst.Payload != nil {
+		p := *inst.Payload
+		p.Mode = host.Mode
+		p.Libc = Libc()
+		inst.Payload = &p
+	}
+	return inst
+}
+
+func extra(p *Payload) []byte {
+	if p == nil {
+		return nil
+	}
+	return p.JSON()
+}
+
+// LogDetail is err for a log line: the component tag replaces the
+// "krakend-usage:" or "usage:" prefix of the error value.
+func LogDetail(err error) string { return logDetail(err) }
 
 // logDetail is err for a log line: the component tag replaces the
 // "krakend-usage:" or "usage:" prefix of the error value.

@@ -1,6 +1,7 @@
-package krakendusage
+package krakend
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -9,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/krakend-usage/krakend-usage/usage"
-	"github.com/luraproject/lura/v2/config"
-	"github.com/luraproject/lura/v2/core"
 )
 
 const (
@@ -81,10 +79,12 @@ type Config struct {
 	// HashBits is the proof-of-work difficulty, 1 to usage.MaxHashBits
 	// (usage.OriginalHashBits, 20).
 	HashBits uint
-	// UserAgent of the requests: lura's core.KrakendUserAgent
-	// ("KrakenD Version 2.13.2"), as KrakenD's own reporter sends.
+	// UserAgent of the requests. Empty means the host's: lura's
+	// core.KrakendUserAgent ("KrakenD Version 2.13.8"), as KrakenD's own
+	// reporter sends ([Host.UserAgent]).
 	UserAgent string
-	// Version reported; default lura's core.KrakendVersion.
+	// Version reported. Empty means the host's: lura's
+	// core.KrakendVersion ([Host.Version]).
 	Version string
 	// ClusterID and ServerID override the derived IDs, under the rule a
 	// collector applies (usage.ValidateID: 1 to usage.MaxIDLen printable
@@ -101,7 +101,7 @@ type Config struct {
 // ConfigGetter reads the Namespace block of a service extra_config. It
 // returns ErrNoConfig when the block is absent and a *ConfigError for a
 // bad value.
-func ConfigGetter(e config.ExtraConfig) (Config, error) {
+func ConfigGetter(e map[string]interface{}) (Config, error) {
 	v, ok := e[Namespace]
 	if !ok {
 		return Config{}, ErrNoConfig
@@ -148,8 +148,6 @@ func parseConfig(v interface{}) (Config, error) {
 		ReportLapse:     defaultReportLapse,
 		Timeout:         defaultTimeout,
 		HashBits:        defaultHashBits,
-		UserAgent:       core.KrakendUserAgent,
-		Version:         core.KrakendVersion,
 	}
 	// Sorted, so that the error for a block with several bad keys is stable.
 	names := make([]string, 0, len(m))
@@ -240,8 +238,8 @@ func setID(key string, f func(*Config) *string) func(*Config, interface{}) error
 			}
 			return &ConfigError{Key: key, Value: s, Reason: reason + ", ideally a UUID"}
 		}
-		if u, err := uuid.Parse(s); err == nil && len(s) == 36 {
-			s = u.String() // one spelling of a UUID, so that case does not split a cluster
+		if u, ok := canonicalUUID(s); ok {
+			s = u // one spelling of a UUID, so that case does not split a cluster
 		}
 		*f(c) = s
 		return nil
@@ -288,6 +286,12 @@ func setBits(c *Config, v interface{}) error {
 		n = float64(x)
 	case uint:
 		n = float64(x)
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", usage.MaxHashBits)}
+		}
+		n = f
 	default:
 		return &ConfigError{Key: "hash_bits", Value: v, Reason: fmt.Sprintf("want an integer from 1 to %d", usage.MaxHashBits)}
 	}

@@ -1,4 +1,4 @@
-package krakendusage
+package krakend
 
 import (
 	"context"

@@ -1,0 +1,100 @@
+package krakendusage
+
+import (
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/luraproject/lura/v2/config"
+	"github.com/luraproject/lura/v2/core"
+)
+
+// The extension itself knows no lura version: it lives in package
+// [krakend] of the usage module. What follows binds it to lura v2.
+
+const (
+	// Namespace is the service extra_config key read by the RunServer
+	// decorator [New] in custom lura/KrakenD builds.
+	Namespace = krakend.Namespace
+	// PluginName is the name of the handler plugin. In a stock gateway its
+	// config block lives under extra_config."plugin/http-server"."krakend-usage".
+	PluginName = krakend.PluginName
+)
+
+var (
+	// ErrNoConfig means the config block is absent: the reporter is not
+	// configured and stays silent.
+	ErrNoConfig = krakend.ErrNoConfig
+	// ErrInvalidConfig is wrapped by every *ConfigError.
+	ErrInvalidConfig = krakend.ErrInvalidConfig
+)
+
+type (
+	// Config is the reporter's configuration; see [krakend.Config].
+	Config = krakend.Config
+	// ConfigError names the config key that was rejected and its value.
+	ConfigError = krakend.ConfigError
+	// Payload is the extra payload of the first report: counts and fixed
+	// words only; see [krakend.Payload].
+	Payload = krakend.Payload
+)
+
+// host is what lura v2 tells the extension: its version and User-Agent.
+func host(mode string) krakend.Host {
+	return krakend.Host{Version: core.KrakendVersion, UserAgent: core.KrakendUserAgent, Mode: mode}
+}
+
+// withDefaults fills lura's version and User-Agent into a parsed config.
+func withDefaults(c Config, err error) (Config, error) {
+	if err != nil {
+		return c, err
+	}
+	if c.Version == "" {
+		c.Version = core.KrakendVersion
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = core.KrakendUserAgent
+	}
+	return c, nil
+}
+
+// ConfigGetter reads the Namespace block of a service extra_config, with
+// lura's version and User-Agent as defaults. It returns ErrNoConfig when
+// the block is absent and a *ConfigError for a bad value.
+func ConfigGetter(e config.ExtraConfig) (Config, error) {
+	return withDefaults(krakend.ConfigGetter(e))
+}
+
+// PluginConfigGetter reads the plugin's block from the extra_config of
+// "plugin/http-server", which lura passes to a handler plugin. It returns
+// ErrNoConfig when there is no "krakend-usage" key.
+func PluginConfigGetter(extra map[string]interface{}) (Config, error) {
+	return withDefaults(krakend.PluginConfigGetter(extra))
+}
+
+// ClusterID maps a config digest to the cluster's name-based UUID; see
+// [krakend.ClusterID] and [ConfigDigest].
+func ClusterID(digest string) string { return krakend.ClusterID(digest) }
+
+// ServerID maps an instance identity and a port to the server's
+// name-based UUID; see [krakend.ServerID].
+func ServerID(identity string, port int) string { return krakend.ServerID(identity, port) }
+
+// ConfigDigest is the host-independent digest of cfg the cluster ID is
+// derived from ([krakend.Service.Digest]).
+func ConfigDigest(cfg config.ServiceConfig) (string, error) {
+	s, err := krakend.DescribeService(cfg)
+	if err != nil {
+		return "", err
+	}
+	return s.Digest(), nil
+}
+
+// NewPayload counts the endpoints, methods, backends, async agents and
+// extra_config namespaces of cfg, every component under its current name
+// whatever alias table the host registered. It returns a zero Payload when
+// cfg cannot be encoded.
+func NewPayload(cfg config.ServiceConfig) Payload {
+	s, err := krakend.DescribeService(cfg)
+	if err != nil {
+		return Payload{}
+	}
+	return s.Payload()
+}
