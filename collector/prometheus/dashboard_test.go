@@ -56,9 +56,9 @@ func dashboardTargets(t *testing.T) []target {
 }
 
 // grafanaVars are the values given to Grafana's variables: the scrape
-// interval here is 1 s, and every event of the test is within a minute.
+// interval here is 1 s, and every event of the test is within 2 minutes.
 var grafanaVars = strings.NewReplacer(
-	"${__rate_interval}", "1m", "$__rate_interval", "1m",
+	"${__rate_interval}", "2m", "$__rate_interval", "2m",
 	"${__interval}", "5s", "$__interval", "5s", "$interval", "5s",
 	"${__range}", "5m", "$__range", "5m",
 )
@@ -94,27 +94,16 @@ func TestDashboardQueries(t *testing.T) {
 	a := startCollector(t, db)
 	b := startCollector(t, db)
 
-	// Reports before the first scrape: each collector computes its fleet
-	// gauges once for 30 s, so both then export the same stored fleet.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// The fleet's first reports, before the first scrape; more reports
+	// and rejected ones while Prometheus watches, for the rates.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sentToA := 0
-	for i, s := range fleet {
-		url := a
-		if i%2 == 1 {
-			url = b
-		} else {
-			sentToA++
+	toA := 0
+	for i := range fleet {
+		if i%2 == 0 {
+			toA++
 		}
-		payload := krakend.Payload{Endpoints: 10, Backends: 12, Methods: map[string]int{"GET": 10}, Namespaces: s.features}
-		rep, err := usage.New(usage.Options{ClusterID: s.cluster, ServerID: s.server, URL: url, Version: s.version,
-			ExtraPayload: payload.JSON(), HashBits: 8}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rep.SingleReport(ctx); err != nil {
-			t.Fatalf("report of %s to %s: %v", s.server, url, err)
-		}
+		report(ctx, t, []string{a, b}[i%2], i)
 	}
 
 	one := startPrometheus(t, exe, a)
@@ -122,8 +111,8 @@ func TestDashboardQueries(t *testing.T) {
 	one.waitFor(t, `count(usage_fleet_active)`, map[string]string{"{}": "6"})
 	two.waitFor(t, `count(usage_fleet_active)`, map[string]string{"{}": "12"})
 
-	// Rejected reports while Prometheus watches, for the rejection rate:
-	// three to the first collector, two to the second.
+	// Three rejected reports and one accepted to the first collector, two
+	// and one to the second.
 	for i, url := range []string{a, a, a, b, b} {
 		body := fmt.Sprintf(`{"token":"forged-%d","pow":"1:8:250101:x::salt:1","data":{"cluster_id":"c","server_id":"s"}}`, i)
 		resp, err := http.Post(url+"/report", "application/json", bytes.NewReader([]byte(body)))
@@ -135,15 +124,21 @@ func TestDashboardQueries(t *testing.T) {
 			t.Fatalf("forged report: got %d, want 401", resp.StatusCode)
 		}
 	}
+	report(ctx, t, a, 0)
+	report(ctx, t, b, 1)
+	toA++
 	// Counters are per collector: a Prometheus sees what its targets did.
 	rejected := `sum(usage_collector_reports_rejected_total{reason="bad_token"})`
 	one.waitFor(t, rejected, map[string]string{"{}": "3"})
 	two.waitFor(t, rejected, map[string]string{"{}": "5"})
 	accepted := `sum(usage_collector_reports_accepted_total)`
-	one.waitFor(t, accepted, map[string]string{"{}": fmt.Sprint(sentToA)})
-	two.waitFor(t, accepted, map[string]string{"{}": fmt.Sprint(len(fleet))})
-	// Each Prometheus scraped before the rejections (the fleet gauges
-	// above) and after them (the counters): rates over them are not 0.
+	one.waitFor(t, accepted, map[string]string{"{}": fmt.Sprint(toA)})
+	two.waitFor(t, accepted, map[string]string{"{}": fmt.Sprint(len(fleet) + 2)})
+	// Each collector recomputes its fleet gauges every 30 s: wait until
+	// both export the two later reports.
+	all := `min(usage_fleet_reports{stored="all"})`
+	one.waitFor(t, all, map[string]string{"{}": "8"})
+	two.waitFor(t, all, map[string]string{"{}": "8"})
 
 	want := map[string]map[string]string{ // expected answers, by expression
 		`max(usage_fleet_active{kind="servers",window="24h"})`:  {"{}": "6"},
@@ -153,7 +148,7 @@ func TestDashboardQueries(t *testing.T) {
 		`max by (kind) (usage_fleet_active{window="24h"})`:      {`{kind="servers"}`: "6", `{kind="clusters"}`: "3"},
 		`max by (version) (usage_fleet_servers_by_version)`:     {`{version="2.10.0"}`: "3", `{version="2.11.1"}`: "3"},
 		`max by (os, arch) (usage_fleet_servers_by_platform)`:   {fmt.Sprintf(`{arch=%q,os=%q}`, runtime.GOARCH, runtime.GOOS): "6"},
-		`max by (stored) (usage_fleet_reports)`:                 {`{stored="all"}`: "6", `{stored="kept"}`: "6"},
+		`max by (stored) (usage_fleet_reports)`:                 {`{stored="all"}`: "8", `{stored="kept"}`: "8"},
 		`max by (feature) (usage_fleet_clusters_by_feature) / scalar(max(usage_fleet_active{kind="clusters",window="30d"}))`: {
 			`{feature="qos/ratelimit/router"}`: "1", `{feature="auth/validator"}`: "0.3333333333333333"},
 	}
@@ -192,7 +187,16 @@ func TestDashboardQueries(t *testing.T) {
 			}
 		}
 		if counterExpr(expr) {
-			continue // per collector: two see more than one
+			// Per collector: two see more than one. Reports were
+			// accepted and rejected while they watched.
+			for name, got := range answers {
+				for k, v := range got {
+					if v == "0" {
+						t.Errorf("%s, %s: %s gives %s for %s, want a rate above 0", tg.Panel, name, expr, v, k)
+					}
+				}
+			}
+			continue
 		}
 		if got1, got2 := answers["one collector"], answers["two collectors"]; !equal(got1, got2) {
 			t.Errorf("%s: %s gives %v with two collectors on one database, %v with one: want the same", tg.Panel, expr, got2, got1)
@@ -244,5 +248,21 @@ func checkRulesHealthy(t *testing.T, p *prom) {
 	}
 	if n == 0 {
 		t.Error("Prometheus loaded no rule from alerts.yml")
+	}
+}
+
+// report sends fleet[i]'s report to the collector at url with our
+// reporter, through the HTTP intake.
+func report(ctx context.Context, t *testing.T, url string, i int) {
+	t.Helper()
+	s := fleet[i]
+	payload := krakend.Payload{Endpoints: 10, Backends: 12, Methods: map[string]int{"GET": 10}, Namespaces: s.features}
+	rep, err := usage.New(usage.Options{ClusterID: s.cluster, ServerID: s.server, URL: url, Version: s.version,
+		ExtraPayload: payload.JSON(), HashBits: 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.SingleReport(ctx); err != nil {
+		t.Fatalf("report of %s to %s: %v", s.server, url, err)
 	}
 }
