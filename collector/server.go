@@ -83,6 +83,7 @@ func (s *Server) adminRoutes() map[string]http.Handler {
 		"/api/stats.csv":     s.route("stats_csv", s.handleStatsCSV),
 		"/api/clusters":      s.route("clusters", s.handleClusters),
 		"/api/clusters/{id}": s.route("cluster", s.handleCluster),
+		"/api/openapi.yaml":  s.route("openapi", s.handleOpenAPI),
 		"/clusters":          s.route("dashboard", s.handleClustersPage),
 		"/clusters/{id}":     s.route("dashboard", s.handleClusterPage),
 	}
