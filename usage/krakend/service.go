@@ -148,6 +148,12 @@ const digestVersion = "service-v1:"
 // or musl, lura v2 or v3; any change to it gives another one. It never
 // leaves the machine: the cluster ID is a UUID derived from it.
 func (s *Service) Digest() string {
+	sum := sha256.Sum256(s.canonicalJSON())
+	return digestVersion + hex.EncodeToString(sum[:])
+}
+
+// canonicalJSON is what Digest hashes.
+func (s *Service) canonicalJSON() []byte {
 	c := *s
 	c.Name = "" // a label: renaming a gateway does not make it another cluster
 	c.ExtraConfig = canonicalExtra(withoutUsage(s.ExtraConfig))
@@ -182,8 +188,7 @@ func (s *Service) Digest() string {
 		v = dropZero(v)
 		b, _ = json.Marshal(v) // map keys sorted: canonical
 	}
-	sum := sha256.Sum256(b)
-	return digestVersion + hex.EncodeToString(sum[:])
+	return b
 }
 
 func canonicalBackends(bs []*Backend) []*Backend {

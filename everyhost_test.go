@@ -1,0 +1,215 @@
+package krakendusage
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+)
+
+// Same IDs and same counts in every host: one configuration naming every
+// component of the table, at the service, endpoint and backend levels, run
+// in every gateway this machine has. Each host reports its cluster ID and
+// payload to one collector; they must all agree, and every component must
+// be counted under its current name, with nothing named in "other".
+
+// componentsValue is what each component's block holds: not an object, so
+// that every component a stock KrakenD would initialise from it refuses
+// the block and leaves the gateway serving (they log an ERROR each).
+const componentsValue = "off"
+
+// allComponents maps every component but the http-server plugin (whose
+// block enables this plugin) to componentsValue.
+func allComponents() map[string]interface{} {
+	m := map[string]interface{}{}
+	for _, c := range krakend.Components() {
+		if c != "plugin/http-server" {
+			m[c] = componentsValue
+		}
+	}
+	return m
+}
+
+// everyComponentConfig writes the configuration for one host: the same in
+// every host but for the port, the plugin folder and the collector URL,
+// which are not part of the cluster's identity. It enables the reporter both ways, as the plugin
+// and as the decorator (telemetry/usage), so that a decorator host reads
+// the same file.
+func everyComponentConfig(t testing.TB, dir, pluginDir string, port int, col *testCollector, backendURL string) string {
+	t.Helper()
+	usageCfg := map[string]interface{}{"url": col.URL, "report_lapse": "1h"}
+	service := allComponents()
+	service["plugin/http-server"] = map[string]interface{}{"name": []interface{}{PluginName}, PluginName: usageCfg}
+	service[Namespace] = usageCfg
+	self := backendURL // one backend for every host: it is part of the config
+	backend := func(path string) map[string]interface{} {
+		return map[string]interface{}{"host": []interface{}{self}, "url_pattern": path, "extra_config": allComponents()}
+	}
+	m := map[string]interface{}{
+		"version": 3, "name": "every component", "port": port, "timeout": "3s",
+		"plugin":       map[string]interface{}{"pattern": "krakend-usage.so", "folder": pluginDir},
+		"extra_config": service,
+		"endpoints": []interface{}{
+			map[string]interface{}{"endpoint": "/every", "method": "GET", "extra_config": allComponents(),
+				"backend": []interface{}{backend("/__health")}},
+			map[string]interface{}{"endpoint": "/plain", "method": "POST", "backend": []interface{}{
+				map[string]interface{}{"host": []interface{}{self}, "url_pattern": "/__health"}}},
+		},
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	file := filepath.Join(dir, "krakend.json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// wantEveryComponent is the namespace count the configuration must give:
+// each component three times (service, endpoint, backend) and nothing
+// else; the http-server plugin block only enables this plugin, which is
+// not counted.
+func wantEveryComponent() map[string]int {
+	want := map[string]int{}
+	for c := range allComponents() {
+		want[c] = 3
+	}
+	return want
+}
+
+// crossHost is a gateway binary, the plugin folder it loads from ("" for
+// a decorator build) and how it runs.
+type crossHost struct {
+	name      string
+	bin       string
+	pluginDir string
+}
+
+// gateway3 builds the lura v3 example gateway of the lura3 module, with
+// the shared goproxy when this machine needs it for lura v3.
+func gateway3(t testing.TB) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	r, ok := buildDone["gateway3"]
+	if !ok {
+		path := filepath.Join(buildDir, "gateway3")
+		cmd := exec.Command("go", "build", "-o", path, "./cmd/gateway3")
+		cmd.Dir = "lura3"
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			r = buildResult{skip: fmt.Sprintf("cannot build the lura v3 gateway (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): %v\n%s", err, out)}
+		} else {
+			r = buildResult{path: path}
+		}
+		buildDone["gateway3"] = r
+	}
+	if r.skip != "" {
+		skipOrFail(t, r.skip)
+	}
+	return r.path
+}
+
+// firstReport runs host on the every-component config until its first
+// report and returns the cluster ID and the payload, without mode and libc.
+func firstReport(t *testing.T, h crossHost, backendURL string) (string, krakend.Payload) {
+	t.Helper()
+	col := newTestCollector(t, 20)
+	e := &e2e{host: gatewayHost{name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
+	file := everyComponentConfig(t, e.dir, h.pluginDir, freePort(t), col, backendURL)
+	g := e.start(t, col, file, nil)
+	defer g.stop()
+	reports := col.waitReports(t, 1, 60*time.Second)
+	var p krakend.Payload
+	if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
+		t.Fatalf("%s: payload %q: %v\n%s", h.name, reports[0].Data.Extra, err, g.out.String())
+	}
+	wantMode := krakend.ModePlugin
+	if h.pluginDir == "" {
+		wantMode = krakend.ModeDecorator
+	}
+	if p.Mode != wantMode || !krakend.KnownLibc(p.Libc) {
+		t.Errorf("%s: mode %q, libc %q; want %q and a known libc", h.name, p.Mode, p.Libc, wantMode)
+	}
+	p.Mode, p.Libc = "", ""
+	return reports[0].Data.ClusterID, p
+}
+
+func TestSameIDsAndCountsInEveryHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every gateway")
+	}
+	hosts := []crossHost{{name: "example gateway", bin: targetBuild(t, "gateway"), pluginDir: filepath.Dir(targetBuild(t, "plugin"))}}
+	for _, kh := range []struct{ name, env, plugin string }{
+		{"KrakenD", "KRAKEND_BIN", "plugin"},
+		{"KrakenD musl", "KRAKEND_MUSL_BIN", "plugin-musl"},
+	} {
+		if bin := os.Getenv(kh.env); bin != "" {
+			hosts = append(hosts, crossHost{name: kh.name, bin: bin, pluginDir: filepath.Dir(targetBuild(t, kh.plugin))})
+		} else if requireKrakenD() {
+			t.Fatalf("%s is not set (USAGE_TEST_REQUIRE_KRAKEND is set: every host must be compared)", kh.env)
+		} else {
+			t.Logf("%s is not set: %s is not among the hosts compared", kh.env, kh.name)
+		}
+	}
+	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t)})
+
+	type result struct {
+		cluster string
+		payload krakend.Payload
+	}
+	backend := newTestBackend(t).URL
+	var mu sync.Mutex
+	got := map[string]result{}
+	t.Run("hosts", func(t *testing.T) {
+		for _, h := range hosts {
+			t.Run(h.name, func(t *testing.T) {
+				t.Parallel()
+				c, p := firstReport(t, h, backend)
+				mu.Lock()
+				got[h.name] = result{c, p}
+				mu.Unlock()
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	ref := got[hosts[0].name]
+	want := wantEveryComponent()
+	if fmt.Sprint(ref.payload.Namespaces) != fmt.Sprint(want) {
+		var missing, extra []string
+		for c, n := range want {
+			if ref.payload.Namespaces[c] != n {
+				missing = append(missing, fmt.Sprintf("%s: %d, want %d", c, ref.payload.Namespaces[c], n))
+			}
+		}
+		for c := range ref.payload.Namespaces {
+			if _, ok := want[c]; !ok {
+				extra = append(extra, c)
+			}
+		}
+		sort.Strings(missing)
+		t.Errorf("%s counts the components wrongly: %s; unexpected: %v", hosts[0].name, strings.Join(missing, "; "), extra)
+	}
+	if ref.payload.Endpoints != 2 || ref.payload.Backends != 2 || fmt.Sprint(ref.payload.Methods) != "map[GET:1 POST:1]" {
+		t.Errorf("%s: endpoints %d, backends %d, methods %v; want 2, 2, map[GET:1 POST:1]", hosts[0].name, ref.payload.Endpoints, ref.payload.Backends, ref.payload.Methods)
+	}
+	for _, h := range hosts[1:] {
+		r := got[h.name]
+		if r.cluster != ref.cluster {
+			t.Errorf("cluster ID %s in %s, %s in %s", r.cluster, h.name, ref.cluster, hosts[0].name)
+		}
+		if a, b := string(r.payload.JSON()), string(ref.payload.JSON()); a != b {
+			t.Errorf("payload in %s:\n%s\nin %s:\n%s", h.name, a, hosts[0].name, b)
+		}
+	}
+	t.Logf("cluster %s in %d hosts", ref.cluster, len(hosts))
+}
