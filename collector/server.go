@@ -25,6 +25,7 @@ type Server struct {
 	writes  *writeWatch
 	logs    *logLimiter
 	metrics *metrics
+	names   *store.Names
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
@@ -49,6 +50,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
+	s.names, _ = store.NewNames(cfg.Features) // checked by withDefaults
 	if cfg.SessionRate > 0 {
 		s.limiter = newLimiter(cfg.SessionRate, cfg.SessionBurst, cfg.MaxClients)
 	}
