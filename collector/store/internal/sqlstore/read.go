@@ -23,7 +23,7 @@ func (s *DB) StatsRange(ctx context.Context, now time.Time, days int) (*store.St
 	}
 	now = now.UTC()
 	st := &store.Stats{Generated: now, RangeDays: days}
-	for _, f := range []func(context.Context, *store.Stats) error{s.totals, s.activity, s.breakdowns, s.days, s.weekly} {
+	for _, f := range []func(context.Context, *store.Stats) error{s.totals, s.activity, s.breakdowns, s.days, s.weekly, s.featuresWeekly} {
 		if err := f(ctx, st); err != nil {
 			return nil, fmt.Errorf("store: stats: %w", err)
 		}
@@ -147,6 +147,7 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 	endpoints, sizes := map[int64]int64{}, map[int64]int64{}
 	bpe := map[string]int64{}
 	features, methods := map[string]*store.Feature{}, map[string]*store.Feature{}
+	var in insights
 	feature := func(m map[string]*store.Feature, v string) *store.Feature {
 		if m[v] == nil {
 			m[v] = &store.Feature{Value: v}
@@ -190,6 +191,8 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 			feature(methods, value).Servers += n
 		case "c.method":
 			feature(methods, value).Clusters += n
+		default:
+			in.add(kind, value, n)
 		}
 		return nil
 	}, start, monday, store.WeekKey(monday))
@@ -208,6 +211,7 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 	}
 	st.Features = store.TopFeatures(values(features), store.MaxFeatures)
 	st.Methods = store.TopFeatures(values(methods), store.TopMethods)
+	in.fill(st)
 	return nil
 }
 
