@@ -175,8 +175,12 @@ var queries = map[string]string{
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
-	"r.totals": `SELECT name, value FROM totals`,
-	"r.active": `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
+	"r.export": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
+		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id`,
+	"r.idrange": `SELECT MIN(id), MAX(id) FROM reports`,
+	"r.idat":    `SELECT id, received_ms FROM reports WHERE id >= ? ORDER BY id LIMIT 1`,
+	"r.totals":  `SELECT name, value FROM totals`,
+	"r.active":  `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
 	// The range's first days up to a Monday from latest, then whole
 	// weeks from latest_weeks: 365 days read 52 weeks and a few days.
 	"r.latest": `SELECT kind, value, SUM(n) FROM (
