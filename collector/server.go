@@ -26,6 +26,7 @@ type Server struct {
 	logs    *logLimiter
 	metrics *metrics
 	names   *store.Names
+	public  *publicCache
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
@@ -60,6 +61,12 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		mux.Handle("/healthz", s.route("healthz", s.handleHealth))
 		mux.Handle("/", s.route("not_found", func(http.ResponseWriter, *http.Request) error { return errNotFound }))
 	}
+	if cfg.Public {
+		s.public = &publicCache{}
+		s.intake.Handle("/public", s.route("public", s.handlePublic(false)))
+		s.intake.Handle("/public/stats.json", s.route("public", s.handlePublic(true)))
+		s.intake.Handle("/public/public.css", s.route("public", s.handlePublicCSS))
+	}
 	if cfg.FleetMetrics {
 		s.metrics.reg.MustRegister(newFleetCollector(s))
 	}
@@ -78,15 +85,16 @@ func New(st store.Store, cfg Config) (*Server, error) {
 // Config.SeparateAdmin). Every /api/* endpoint is registered here.
 func (s *Server) adminRoutes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"/{$}":               s.route("dashboard", s.handleDashboard),
-		"/static/":           s.route("static", s.handleStatic()),
-		"/metrics":           s.metrics.handler(),
-		"/api/stats":         s.route("stats", s.handleStats),
-		"/api/stats.csv":     s.route("stats_csv", s.handleStatsCSV),
-		"/api/clusters":      s.route("clusters", s.handleClusters),
-		"/api/clusters/{id}": s.route("cluster", s.handleCluster),
-		"/clusters":          s.route("dashboard", s.handleClustersPage),
-		"/clusters/{id}":     s.route("dashboard", s.handleClusterPage),
+		"/{$}":                s.route("dashboard", s.handleDashboard),
+		"/static/":            s.route("static", s.handleStatic()),
+		"/metrics":            s.metrics.handler(),
+		"/api/stats":          s.route("stats", s.handleStats),
+		"/api/stats.csv":      s.route("stats_csv", s.handleStatsCSV),
+		"/api/clusters":       s.route("clusters", s.handleClusters),
+		"/api/reports.ndjson": s.route("export", s.handleExport),
+		"/api/clusters/{id}":  s.route("cluster", s.handleCluster),
+		"/clusters":           s.route("dashboard", s.handleClustersPage),
+		"/clusters/{id}":      s.route("dashboard", s.handleClusterPage),
 	}
 }
 
