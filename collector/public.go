@@ -30,20 +30,23 @@ import (
 // whatever the load.
 const publicTTL = time.Minute
 
-// Count is a public number: its value when at least k, else "< k".
+// publicCount is a public number: its value when 0 or at least k, else
+// "< k".
 type publicCount struct {
 	n, k int64
 }
 
+func (c publicCount) small() bool { return c.n > 0 && c.n < c.k }
+
 func (c publicCount) MarshalJSON() ([]byte, error) {
-	if c.n < c.k {
+	if c.small() {
 		return json.Marshal(c.String())
 	}
 	return strconv.AppendInt(nil, c.n, 10), nil
 }
 
 func (c publicCount) String() string {
-	if c.n < c.k {
+	if c.small() {
 		return "< " + strconv.FormatInt(c.k, 10)
 	}
 	return strconv.FormatInt(c.n, 10)
