@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -212,7 +210,7 @@ func testPublicView(t *testing.T, url string, fleet []fleetMember) {
 		if resp.StatusCode != http.StatusNotModified {
 			t.Errorf("GET %s with If-None-Match %s: %d, want 304", path, tag, resp.StatusCode)
 		}
-		saveArtifact(t, map[string]string{"/public": "public.html", "/public/stats.json": "public-stats.json"}[path], b)
+		saveScreenshot(t, map[string]string{"/public": "public.html", "/public/stats.json": "public-stats.json"}[path], b)
 	}
 	for _, b := range bodies {
 		for _, f := range fleet {
@@ -247,16 +245,28 @@ func testPublicView(t *testing.T, url string, fleet []fleetMember) {
 	}
 }
 
-// saveArtifact keeps b as name under $USAGE_TEST_ARTIFACTS, else
-// testdata/screenshots (ignored by git), for a person to look at.
-func saveArtifact(t *testing.T, name string, b []byte) {
-	dir := os.Getenv("USAGE_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "screenshots")
+// TestChartPolish: a chart of one version still names it; at 90 days
+// (14 weeks) the week before "this week" is not labelled over it.
+func TestChartPolish(t *testing.T) {
+	st := &store.Stats{}
+	for i := range store.Weeks {
+		st.VersionsWeekly = append(st.VersionsWeekly, store.WeekVersions{Week: fmt.Sprintf("2026-W%02d", 30+i),
+			Versions: []store.Count{{Value: "2.13.2", Servers: 3}}})
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Logf("artifact %s: %v", name, err)
-		return
+	if d := dashboardCharts(st); len(d.Weekly.Legend) != 1 || d.Weekly.Legend[0].Name != "2.13.2" {
+		t.Errorf("one version: legend %+v, want 2.13.2", d.Weekly.Legend)
 	}
-	os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	var labels []string
+	for i := range 14 {
+		labels = append(labels, fmt.Sprintf("W%02d", 36+i))
+	}
+	c := newColumns("growth", "", labels, []series{{Name: "x", Values: make([]int64, 14)}}, nil, halfWidth, "this week")
+	for _, l := range c.Labels {
+		if l.Label == "W48" {
+			t.Errorf("labels %+v: W48 is drawn next to this week", c.Labels)
+		}
+	}
+	if last := c.Labels[len(c.Labels)-1]; last.Label != "this week" {
+		t.Errorf("last label %q, want this week", last.Label)
+	}
 }
