@@ -22,7 +22,8 @@ type WeekFeatures struct {
 }
 
 // FeatureVersions is one feature of feature_versions: the clusters active
-// in the range using it, by the gateway version the cluster last reported.
+// in the last PairDays days (or the range, when shorter) using it, by the
+// gateway version the cluster last reported.
 type FeatureVersions struct {
 	Feature  string `json:"feature"`
 	Clusters int64  `json:"clusters"`
@@ -55,7 +56,7 @@ type Percentiles struct {
 // Distributions are percentiles of the numbers each report carries.
 type Distributions struct {
 	// UptimeByVersion: the latest uptime, in seconds, of the servers
-	// active in the range, per version (the TopValues largest by
+	// active in the last PairDays days (or the range), per version (the TopValues largest by
 	// servers, then Other). A low p50 is a version that restarts often.
 	UptimeByVersion []Percentiles `json:"uptime_by_version"`
 	// Per cluster active in the range, from its latest gateway payload

@@ -24,6 +24,13 @@ const (
 	MaxFeatures = 40 // features (KrakenD has about 60 namespaces)
 	TopMethods  = 10
 	TopWeekly   = 8 // versions per week in versions_weekly
+	// PairDays bounds the range of feature_versions and of the uptime
+	// distribution: the servers and clusters active in the last PairDays
+	// days (or the range, when shorter). Their rollups hold a row per
+	// pair of values (feature and version, uptime and version): many
+	// more rows than the other breakdowns, and the recent fleet is what
+	// their questions are about.
+	PairDays = 30
 	// Weeks is how many ISO weeks versions_weekly covers; growth covers
 	// the range, and at least Weeks.
 	Weeks = 12
@@ -84,8 +91,8 @@ type Stats struct {
 	// FeaturesWeekly is the last Weeks ISO weeks, oldest first: clusters
 	// using each feature that week.
 	FeaturesWeekly []WeekFeatures `json:"features_weekly"`
-	// FeatureVersions is, for each feature of Features, its clusters by
-	// gateway version.
+	// FeatureVersions is, for each feature of Features, its clusters
+	// active in the last PairDays days (or the range) by gateway version.
 	FeatureVersions []FeatureVersions `json:"feature_versions"`
 	// Channels breaks the fleet down by install channel.
 	Channels Channels `json:"channels"`

@@ -129,6 +129,8 @@ func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 	s.Close()
 	for _, q := range []string{
 		`DROP TABLE week_features`,
+		`DROP TABLE latest_pairs`,
+		`DROP TABLE latest_pairs_weeks`,
 		`ALTER TABLE servers DROP COLUMN uptime`,
 		`DELETE FROM latest WHERE kind IN ('up', 'channel', 'c.channel', 'c.version', 'c.fver', 'c.ep', 'c.be', 'c.srv')`,
 		`DELETE FROM latest_weeks WHERE kind IN ('up', 'channel', 'c.channel', 'c.version', 'c.fver', 'c.ep', 'c.be', 'c.srv')`,

@@ -99,9 +99,9 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.channel', CASE WHEN i3 = 0 THEN 'plugin/musl' WHEN i3 = 1 THEN 'decorator/glibc' ELSE 'unknown/unknown' END, COUNT(*)
 			FROM (SELECT last_seen, LENGTH(cluster_id) % 3 AS i3 FROM clusters) AS c GROUP BY last_seen / 86400, i3`,
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.version', version, COUNT(*) FROM clusters GROUP BY last_seen / 86400, version`,
-		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'up', (uptime / 100000 * 100000) || ' ' || version, COUNT(*)
+		`INSERT INTO latest_pairs(day, kind, value, n) SELECT last_seen / 86400, 'up', (uptime / 100000 * 100000) || ' ' || version, COUNT(*)
 			FROM servers GROUP BY last_seen / 86400, uptime / 100000, version`,
-		fmt.Sprintf(`INSERT INTO latest(day, kind, value, n) SELECT d, 'c.fver', f.name || ' ' || version, cnt * (f.k %% 10 + 1) / 10
+		fmt.Sprintf(`INSERT INTO latest_pairs(day, kind, value, n) SELECT d, 'c.fver', f.name || ' ' || version, cnt * (f.k %% 10 + 1) / 10
 			FROM (SELECT last_seen / 86400 AS d, version, COUNT(*) AS cnt FROM clusters GROUP BY last_seen / 86400, version) AS c, %s`, featTable),
 		fmt.Sprintf(`INSERT INTO latest(day, kind, value, n) SELECT d, 'c.ep', '' || (f.k * 10), cnt / 30
 			FROM (SELECT last_seen / 86400 AS d, COUNT(*) AS cnt FROM clusters GROUP BY last_seen / 86400) AS s, %s`, featTable),
@@ -111,6 +111,7 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 		fmt.Sprintf(`INSERT INTO week_features(week, feature, clusters) SELECT (%d / 86400 + 3) / 7 - w.i, f.name, %d * (f.k %% 10 + 1) / 10
 			FROM %s, (SELECT i FROM %s) AS w`, now, s.Clusters*8/10, featTable, series(53)),
 		`INSERT INTO latest_weeks(week, kind, value, n) SELECT (day + 3) / 7, kind, value, SUM(n) FROM latest GROUP BY (day + 3) / 7, kind, value`,
+		`INSERT INTO latest_pairs_weeks(week, kind, value, n) SELECT (day + 3) / 7, kind, value, SUM(n) FROM latest_pairs GROUP BY (day + 3) / 7, kind, value`,
 		fmt.Sprintf(`INSERT INTO totals(name, value) VALUES ('reports', %d), ('retained', %d), ('servers', %d), ('clusters', %d)`,
 			s.Reports, s.Reports, s.Servers, s.Clusters),
 	)

@@ -66,7 +66,7 @@ func (in *insights) fill(st *store.Stats) {
 	// feature_versions: the features of st.Features, in its order.
 	st.FeatureVersions = make([]store.FeatureVersions, 0, len(st.Features))
 	for _, f := range st.Features {
-		fv := store.FeatureVersions{Feature: f.Value, Clusters: f.Clusters, Versions: []store.Size{}}
+		fv := store.FeatureVersions{Feature: f.Value, Versions: []store.Size{}}
 		var vs []store.Count
 		for v, n := range in.fver[f.Value] {
 			vs = append(vs, store.Count{Value: v, Servers: n})
@@ -83,6 +83,7 @@ func (in *insights) fill(st *store.Stats) {
 		}
 		for _, c := range store.TopCounts(vs, store.TopWeekly) {
 			fv.Versions = append(fv.Versions, store.Size{Value: c.Value, Clusters: c.Servers})
+			fv.Clusters += c.Servers
 		}
 		st.FeatureVersions = append(st.FeatureVersions, fv)
 	}

@@ -1,12 +1,8 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
-
-	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
 // kinds3 are the latest kinds schema 3 added: a database of schema 2
@@ -20,7 +16,7 @@ var kinds3 = map[string]bool{"channel": true, "c.channel": true, "c.version": tr
 // migrate3 fills the latest and latest_weeks rows of kinds3 from every
 // server and cluster, in the migration's transaction: one pass over each
 // table, once.
-func (s *DB) migrate3(ctx context.Context, tx *sql.Tx) error {
+func (s *DB) migrate3(ctx context.Context, sqlTx *sql.Tx) error {
 	d := newDeltas()
 	add := func(last int64, vals []kv) {
 		for _, x := range vals {
@@ -29,7 +25,7 @@ func (s *DB) migrate3(ctx context.Context, tx *sql.Tx) error {
 			}
 		}
 	}
-	err := scanAll(ctx, tx, `SELECT last_seen, version, os, arch, payload FROM servers`, func(rows *sql.Rows) error {
+	err := scanAll(ctx, sqlTx, `SELECT last_seen, version, os, arch, payload FROM servers`, func(rows *sql.Rows) error {
 		sv := server{exists: true, uptime: -1}
 		var payload sql.NullString
 		if err := rows.Scan(&sv.last, &sv.version, &sv.os, &sv.arch, &payload); err != nil {
@@ -42,7 +38,7 @@ func (s *DB) migrate3(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	err = scanAll(ctx, tx, `SELECT last_seen, version, payload, size_day, size, prev_size FROM clusters`, func(rows *sql.Rows) error {
+	err = scanAll(ctx, sqlTx, `SELECT last_seen, version, payload, size_day, size, prev_size FROM clusters`, func(rows *sql.Rows) error {
 		c := cluster{exists: true}
 		var payload sql.NullString
 		if err := rows.Scan(&c.last, &c.version, &payload, &c.sizeDay, &c.size, &c.prevSize); err != nil {
@@ -55,32 +51,26 @@ func (s *DB) migrate3(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	byKey := func(a, b lk) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
+	main, pairs := map[lk]int64{}, map[lk]int64{}
+	for k, n := range d.latest {
+		if pairKind[k.kind] {
+			pairs[k] = n
+		} else {
+			main[k] = n
+		}
 	}
-	weeks := map[lk]int64{}
-	for _, u := range []struct {
-		up upsert
-		m  map[lk]int64
-	}{{upLatest, d.latest}, {upLatestWeek, weeks}} {
-		q := u.up.head + " VALUES (?, ?, ?, ?) " + u.up.tail
-		if s.d.Dollar {
-			q = dollar(q)
-		}
-		for _, k := range sortedKeys(u.m, byKey) {
-			if _, err := tx.ExecContext(ctx, q, k.day, k.kind, k.value, u.m[k]); err != nil {
-				return fmt.Errorf("%s: %w", u.up.name, err)
-			}
-			if u.up.name == upLatest.name {
-				weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += u.m[k]
-			}
-		}
+	t := &tx{Tx: sqlTx, ctx: ctx, s: s}
+	if err := flushLatest(t, main, upLatest, upLatestWeek); err != nil {
+		return err
+	}
+	if err := flushLatest(t, pairs, upPairs, upPairsWeek); err != nil {
+		return err
 	}
 	set := `UPDATE meta SET value = ? WHERE key = 'schema'`
 	if s.d.Dollar {
 		set = dollar(set)
 	}
-	_, err = tx.ExecContext(ctx, set, []byte(schemaVersion))
+	_, err = sqlTx.ExecContext(ctx, set, []byte(schemaVersion))
 	return err
 }
 

@@ -33,7 +33,11 @@ func (s *DB) StatsRange(ctx context.Context, now time.Time, days int) (*store.St
 
 // query runs a named read query and calls scan for each row.
 func (s *DB) query(ctx context.Context, name string, scan func(rows interface{ Scan(...any) error }) error, args ...any) error {
-	rows, err := s.r.QueryContext(ctx, s.q[name], args...)
+	q, ok := s.q[name]
+	if !ok {
+		return fmt.Errorf("no query %q", name) // a typo, caught by any test
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -196,6 +200,27 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 		}
 		return nil
 	}, start, monday, store.WeekKey(monday))
+	if err != nil {
+		return err
+	}
+	// The pairs (uptime per version, feature per version) over the last
+	// PairDays days at most.
+	pstart := max(start, store.DayKey(st.Generated)-store.PairDays+1)
+	pmonday, _ := store.WeekDays(store.WeekKey(pstart))
+	if pmonday < pstart {
+		pmonday += 7
+	}
+	err = s.query(ctx, "r.pairs", func(rows interface{ Scan(...any) error }) error {
+		var kind, value string
+		var n int64
+		if err := rows.Scan(&kind, &value, &n); err != nil {
+			return err
+		}
+		if n > 0 {
+			in.add(kind, value, n)
+		}
+		return nil
+	}, pstart, pmonday, store.WeekKey(pmonday))
 	if err != nil {
 		return err
 	}

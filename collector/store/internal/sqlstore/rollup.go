@@ -369,27 +369,18 @@ func (d *deltas) flush(t *tx) error {
 	if err := t.upsert(upActive, rows); err != nil {
 		return err
 	}
-	byKey := func(a, b lk) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
-	}
-	rows = nil
-	weeks := map[lk]int64{}
-	for _, k := range sortedKeys(d.latest, byKey) {
-		if n := d.latest[k]; n != 0 {
-			rows = append(rows, []any{k.day, k.kind, k.value, n})
-			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+	main, pairs := map[lk]int64{}, map[lk]int64{}
+	for k, n := range d.latest {
+		if pairKind[k.kind] {
+			pairs[k] = n
+		} else {
+			main[k] = n
 		}
 	}
-	if err := t.upsert(upLatest, rows); err != nil {
+	if err := flushLatest(t, main, upLatest, upLatestWeek); err != nil {
 		return err
 	}
-	rows = nil
-	for _, k := range sortedKeys(weeks, byKey) {
-		if n := weeks[k]; n != 0 {
-			rows = append(rows, []any{k.day, k.kind, k.value, n})
-		}
-	}
-	if err := t.upsert(upLatestWeek, rows); err != nil {
+	if err := flushLatest(t, pairs, upPairs, upPairsWeek); err != nil {
 		return err
 	}
 	rows = nil
@@ -406,4 +397,38 @@ func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
 	}
 	slices.SortFunc(keys, c)
 	return keys
+}
+
+// pairKind are the latest kinds of value pairs (an uptime bucket and a
+// version, a feature and a version): many more rows than the others, kept
+// in tables of their own (latest_pairs, latest_pairs_weeks) so that a long
+// range of the other breakdowns never reads them, and read over at most
+// PairDays days.
+var pairKind = map[string]bool{"up": true, "c.fver": true}
+
+func byLatestKey(a, b lk) int {
+	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
+}
+
+// flushLatest writes per-day deltas to a latest table and their weekly
+// sums to its weeks table.
+func flushLatest(t *tx, m map[lk]int64, days, weeksUp upsert) error {
+	var rows [][]any
+	weeks := map[lk]int64{}
+	for _, k := range sortedKeys(m, byLatestKey) {
+		if n := m[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+		}
+	}
+	if err := t.upsert(days, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(weeks, byLatestKey) {
+		if n := weeks[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+		}
+	}
+	return t.upsert(weeksUp, rows)
 }

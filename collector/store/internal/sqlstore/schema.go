@@ -36,6 +36,10 @@ const schemaVersion = "3"
 //	                                          that day, by latest value
 //	latest_weeks(week, kind, value, n)        the same summed per ISO week, so
 //	                                          a long range reads weeks, not days
+//	latest_pairs(day, kind, value, n),
+//	latest_pairs_weeks(week, kind, value, n)  the same for the kinds of two
+//	                                          values (uptime bucket and
+//	                                          version, feature and version)
 //	totals(name, value)                       reports, retained, servers,
 //	                                          clusters
 //
@@ -87,6 +91,8 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS active (hour {int} PRIMARY KEY, servers {int} NOT NULL, clusters {int} NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS latest (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS latest_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS latest_pairs (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS latest_pairs_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value {int} NOT NULL){norowid}`,
 }
 
@@ -125,6 +131,10 @@ var (
 		`ON CONFLICT (week, version) DO UPDATE SET servers = week_versions.servers + excluded.servers`, 3}
 	upActive = upsert{"w.active", "INSERT INTO active(hour, servers, clusters)",
 		`ON CONFLICT (hour) DO UPDATE SET servers = active.servers + excluded.servers, clusters = active.clusters + excluded.clusters`, 3}
+	upPairs = upsert{"w.pairs", "INSERT INTO latest_pairs(day, kind, value, n)",
+		`ON CONFLICT (day, kind, value) DO UPDATE SET n = latest_pairs.n + excluded.n`, 4}
+	upPairsWeek = upsert{"w.pairs.week", "INSERT INTO latest_pairs_weeks(week, kind, value, n)",
+		`ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_pairs_weeks.n + excluded.n`, 4}
 	upWeekFeat = upsert{"w.weekfeat", "INSERT INTO week_features(week, feature, clusters)",
 		`ON CONFLICT (week, feature) DO UPDATE SET clusters = week_features.clusters + excluded.clusters`, 3}
 	upLatest = upsert{"w.latest", "INSERT INTO latest(day, kind, value, n)",
@@ -150,7 +160,7 @@ var (
 )
 
 func init() {
-	for _, u := range []upsert{upDay, upWeek, upWeekVer, upWeekFeat, upActive, upLatest, upLatestWeek, upTotal,
+	for _, u := range []upsert{upDay, upWeek, upWeekVer, upWeekFeat, upActive, upLatest, upLatestWeek, upPairs, upPairsWeek, upTotal,
 		upServerNew, upServerSet, upClusterNew, upClusterSet, upMark} {
 		queries[u.name] = u.head + " VALUES (" + strings.Repeat("?, ", u.cols-1) + "?) " + u.tail
 	}
@@ -170,8 +180,10 @@ var queries = map[string]string{
 	"p.stamps": `DELETE FROM stamps WHERE key IN (SELECT key FROM stamps WHERE key < ? ORDER BY key LIMIT ?)`,
 	"p.marks": `DELETE FROM week_marks WHERE (week, version, server_id) IN
 		(SELECT week, version, server_id FROM week_marks WHERE week < ? LIMIT ?)`,
-	"p.zero":       `DELETE FROM latest WHERE n = 0`,
-	"p.zero.weeks": `DELETE FROM latest_weeks WHERE n = 0`,
+	"p.zero":             `DELETE FROM latest WHERE n = 0`,
+	"p.zero.weeks":       `DELETE FROM latest_weeks WHERE n = 0`,
+	"p.zero.pairs":       `DELETE FROM latest_pairs WHERE n = 0`,
+	"p.zero.pairs.weeks": `DELETE FROM latest_pairs_weeks WHERE n = 0`,
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
@@ -186,6 +198,9 @@ var queries = map[string]string{
 	"r.latest": `SELECT kind, value, SUM(n) FROM (
 		SELECT kind, value, n FROM latest WHERE day >= ? AND day < ?
 		UNION ALL SELECT kind, value, n FROM latest_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
+	"r.pairs": `SELECT kind, value, SUM(n) FROM (
+		SELECT kind, value, n FROM latest_pairs WHERE day >= ? AND day < ?
+		UNION ALL SELECT kind, value, n FROM latest_pairs_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
 	"r.days":     `SELECT day, reports, servers, clusters FROM days WHERE day >= ?`,
 	"r.weeks":    `SELECT week, new_clusters, active_clusters FROM weeks WHERE week >= ?`,
 	"r.weekver":  `SELECT week, version, servers FROM week_versions WHERE week >= ?`,

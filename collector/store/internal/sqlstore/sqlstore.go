@@ -139,15 +139,20 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error)
 		return nil, errors.New("store: a dialect that prepares statements has one writer")
 	}
 	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), multi: make(map[string]*sql.Stmt), closers: closers}
-	if err := s.migrate(ctx); err != nil {
-		return nil, err
-	}
 	for name, q := range queries {
 		q = strings.ReplaceAll(q, "{lock}", d.RowLock)
 		if s.d.Dollar {
 			q = dollar(q)
 		}
 		s.q[name] = q
+	}
+	// The migration may write rollups with the insert path's statements
+	// (unprepared: the tables may not exist before it).
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	s.want = s.want[:0]
+	for name, q := range s.q {
 		if d.Prepare && strings.HasPrefix(name, "w.") {
 			st, err := w.PrepareContext(ctx, q)
 			if err != nil {
