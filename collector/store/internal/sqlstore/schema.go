@@ -189,7 +189,9 @@ var queries = map[string]string{
 		FROM reports ORDER BY id DESC LIMIT ?`,
 	"r.export": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id`,
-	"r.idrange": `SELECT MIN(id), MAX(id) FROM reports`,
+	// Two subqueries: SQLite reads one end of the index for a lone MIN
+	// or MAX, but scans the table for both in one SELECT.
+	"r.idrange": `SELECT (SELECT MIN(id) FROM reports), (SELECT MAX(id) FROM reports)`,
 	"r.idat":    `SELECT id, received_ms FROM reports WHERE id >= ? ORDER BY id LIMIT 1`,
 	"r.totals":  `SELECT name, value FROM totals`,
 	"r.active":  `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
