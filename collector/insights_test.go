@@ -270,3 +270,30 @@ func TestChartPolish(t *testing.T) {
 		t.Errorf("last label %q, want this week", last.Label)
 	}
 }
+
+// TestFeaturesAllowlist: a name the operator listed (Config.Features, the
+// -features file) counts by name; one nobody listed counts as other.
+func TestFeaturesAllowlist(t *testing.T) {
+	onBothBackends(t, func(t *testing.T, open func() store.Store) {
+		_, url := serve(t, open(), Config{Features: []string{"my/plugin"}})
+		extra := krakend.Payload{Endpoints: 1, Methods: map[string]int{"GET": 1},
+			Namespaces: map[string]int{"my/plugin": 1, "their/plugin": 1, "router": 1}}.JSON()
+		if err := usage.Report(context.Background(), usage.Options{ClusterID: "c", ServerID: "s", URL: url, Version: "2.13.2",
+			HashBits: testBits, ExtraPayload: extra, ReportLapse: time.Hour, Client: &http.Client{}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitStored(t, url, 1)
+		var st store.Stats
+		getJSON(t, url+"/api/stats", &st)
+		var got []string
+		for _, f := range st.Features {
+			got = append(got, f.Value)
+		}
+		if want := []string{"my/plugin", "router", "other"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("features %v, want %v", got, want)
+		}
+	})
+	if _, err := New(nil, Config{Secret: testKey, Features: []string{"a b"}}); err == nil || !strings.Contains(err.Error(), "Features") {
+		t.Errorf("a bad feature name: %v, want a ConfigError naming Features", err)
+	}
+}
