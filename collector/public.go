@@ -23,7 +23,8 @@ import (
 //     entry (a cluster's size could single it out);
 //   - a breakdown entry seen in fewer than k clusters
 //     (Config.PublicMinClusters) is folded into "other";
-//   - a total below k is shown as "< k", never as its value.
+//   - a total below k is shown as "< k", never as its value, and the
+//     servers of fewer than k clusters not at all.
 
 // publicTTL is how long a computed public answer is served: the page is
 // meant to be hit by anyone, so it costs one stats query per TTL
@@ -34,18 +35,27 @@ const publicTTL = time.Minute
 // "< k".
 type publicCount struct {
 	n, k int64
+	// hidden: not shown at all (null), e.g. the servers of fewer than k
+	// clusters, which would tell one cluster's size.
+	hidden bool
 }
 
 func (c publicCount) small() bool { return c.n > 0 && c.n < c.k }
 
 func (c publicCount) MarshalJSON() ([]byte, error) {
-	if c.small() {
+	switch {
+	case c.hidden:
+		return []byte("null"), nil
+	case c.small():
 		return json.Marshal(c.String())
 	}
 	return strconv.AppendInt(nil, c.n, 10), nil
 }
 
 func (c publicCount) String() string {
+	if c.hidden {
+		return "–"
+	}
 	if c.small() {
 		return "< " + strconv.FormatInt(c.k, 10)
 	}
@@ -90,10 +100,10 @@ func fold(values []string, clusters []int64, k int64) []publicEntry {
 			other += clusters[i]
 			continue
 		}
-		out = append(out, publicEntry{Value: v, Clusters: publicCount{clusters[i], k}})
+		out = append(out, publicEntry{Value: v, Clusters: publicCount{n: clusters[i], k: k}})
 	}
 	if other > 0 {
-		out = append(out, publicEntry{Value: store.Other, Clusters: publicCount{other, k}})
+		out = append(out, publicEntry{Value: store.Other, Clusters: publicCount{n: other, k: k}})
 	}
 	return out
 }
@@ -118,12 +128,14 @@ func foldSizes(ss []store.Size, k int64) []publicEntry {
 func publicOf(st *store.Stats, k int) *publicStats {
 	kk := int64(k)
 	p := &publicStats{Generated: st.Generated, RangeDays: st.RangeDays, MinClusters: k,
-		ActiveClusters: publicCount{st.ActiveClusters.Range, kk}, ActiveServers: publicCount{st.ActiveServers.Range, kk},
-		Versions: foldSizes(st.ClusterVersions, kk), Features: foldFeatures(st.Features, kk),
+		ActiveClusters: publicCount{n: st.ActiveClusters.Range, k: kk},
+		ActiveServers:  publicCount{n: st.ActiveServers.Range, k: kk, hidden: st.ActiveClusters.Range < kk},
+		Versions:       foldSizes(st.ClusterVersions, kk), Features: foldFeatures(st.Features, kk),
 		Methods: foldFeatures(st.Methods, kk), Mode: foldFeatures(st.Channels.Mode, kk), Libc: foldFeatures(st.Channels.Libc, kk),
 		Weeks: []publicWeek{}}
 	for _, g := range st.Growth {
-		p.Weeks = append(p.Weeks, publicWeek{Week: g.Week, ActiveClusters: publicCount{g.ActiveClusters, kk}, NewClusters: publicCount{g.NewClusters, kk}})
+		p.Weeks = append(p.Weeks, publicWeek{Week: g.Week, ActiveClusters: publicCount{n: g.ActiveClusters, k: kk},
+			NewClusters: publicCount{n: g.NewClusters, k: kk}})
 	}
 	return p
 }
