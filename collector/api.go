@@ -112,7 +112,28 @@ var csvSeries = map[string]func(st *store.Stats) [][]string{
 	},
 }
 
-const csvSeriesNames = "days, versions_weekly, growth or features"
+func init() {
+	csvSeries["features_weekly"] = func(st *store.Stats) [][]string {
+		out := [][]string{{"week", "feature", "clusters", "active_clusters"}}
+		for _, w := range st.FeaturesWeekly {
+			for _, f := range w.Features {
+				out = append(out, []string{w.Week, f.Value, itoa(f.Clusters), itoa(w.ActiveClusters)})
+			}
+		}
+		return out
+	}
+	csvSeries["feature_versions"] = func(st *store.Stats) [][]string {
+		out := [][]string{{"feature", "version", "clusters"}}
+		for _, f := range st.FeatureVersions {
+			for _, v := range f.Versions {
+				out = append(out, []string{f.Feature, v.Value, itoa(v.Clusters)})
+			}
+		}
+		return out
+	}
+}
+
+const csvSeriesNames = "days, versions_weekly, growth, features, features_weekly or feature_versions"
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -100,7 +100,7 @@ func preMint(b *testing.B, url string, n int) [][]byte {
 
 func benchServer(b *testing.B, st store.Store) *httptest.Server {
 	b.Helper()
-	srv, err := New(st, Config{Bits: benchBits, Secret: testKey, SessionRate: -1})
+	srv, err := New(st, Config{Bits: benchBits, Secret: testKey, SessionRate: -1, Public: true})
 	if err != nil {
 		b.Fatal(err)
 	}

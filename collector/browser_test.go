@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
 // chromium finds Debian's Chromium. Without it the browser test skips,
@@ -64,7 +65,9 @@ func seed(t *testing.T, st store.Store, now time.Time) {
 				Received: now.Add(-time.Duration(day)*24*time.Hour - time.Duration(s)*time.Minute), ClusterID: fmt.Sprintf("cluster-%d", cluster),
 				ServerID: fmt.Sprintf("server-%d", s), Version: versions[min(len(versions)-1, (120-day)/30+s%2)], OS: p[0], Arch: p[1],
 				Uptime: int64(day * 3600), Stamp: fmt.Sprintf("1:8:250101:seed-%d::salt:%x", n, n),
-				Extra: gatewayPayload([]int{3, 8, 15, 40, 120, 7}[s%6], []int{3, 12, 15, 90, 130, 7}[s%6], map[string]int{"GET": 4, "POST": s % 3}, ns),
+				Extra: krakend.Payload{Endpoints: []int{3, 8, 15, 40, 120, 7}[s%6], Backends: []int{3, 12, 15, 90, 130, 7}[s%6],
+					Methods: map[string]int{"GET": 4, "POST": s % 3}, Namespaces: ns,
+					Mode: []string{krakend.ModePlugin, krakend.ModeDecorator, ""}[cluster%3], Libc: []string{krakend.LibcMusl, krakend.LibcGlibc, ""}[cluster%3]}.JSON(),
 			}
 			r.ReportTime = r.Received
 			if err := st.Insert(context.Background(), r); err != nil {
@@ -85,13 +88,21 @@ type pageInfo struct {
 	Rows    int            `json:"rows"`
 	Links   []string       `json:"links"`
 	Updated string         `json:"updated"`
+	// Overlaps are pairs of axis labels of one chart drawn over each
+	// other ("W48this week").
+	Overlaps []string `json:"overlaps"`
 }
 
 const readPage = `(() => {
-	const out = {charts: {}, labels: [], links: []};
+	const out = {charts: {}, labels: [], links: [], overlaps: []};
 	for (const svg of document.querySelectorAll("svg.chart")) {
 		const box = svg.getBoundingClientRect();
 		out.charts[svg.dataset.chart] = (box.width > 0 && box.height > 0) ? svg.querySelectorAll("rect, polyline").length : -1;
+		const ticks = [...svg.querySelectorAll("text.tick[text-anchor=middle]")].map(t => [t.textContent, t.getBoundingClientRect()]);
+		for (let i = 1; i < ticks.length; i++) {
+			const [a, ra] = ticks[i-1], [b, rb] = ticks[i];
+			if (ra.right > rb.left && ra.top < rb.bottom && rb.top < ra.bottom) out.overlaps.push(svg.dataset.chart + ": " + a + " / " + b);
+		}
 	}
 	for (const t of document.querySelectorAll("svg text.label, svg text.tick")) out.labels.push(t.textContent);
 	for (const a of document.querySelectorAll("table.list a")) out.links.push(a.getAttribute("href"));
@@ -109,7 +120,7 @@ const readPage = `(() => {
 
 func TestDashboardInBrowser(t *testing.T) {
 	exe := chromium(t)
-	e := newEnv(t, Config{})
+	e := newEnv(t, Config{Public: true})
 	seed(t, e.store, time.Now())
 
 	opts := []chromedp.ExecAllocatorOption{
@@ -171,7 +182,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		return info
 	}
 
-	charts := []string{"active", "versions-weekly", "growth", "features", "versions", "os-arch", "methods", "endpoints", "backends", "sizes", "reports"}
+	charts := []string{"active", "versions-weekly", "growth", "features", "versions", "os-arch", "methods", "endpoints", "backends", "sizes", "reports",
+		"features-weekly", "channels"}
 	for _, days := range []int{30, 90, 365} {
 		path := fmt.Sprintf("/?days=%d", days)
 		if days == 30 {
@@ -201,9 +213,44 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Errorf("%s: label %q has a broken character", path, l)
 			}
 		}
-		if !contains(p.Labels, []rune(longVersion)[:21]...) && days == 30 {
-			t.Errorf("%s: long version not cut at 22 characters: labels %v", path, p.Labels)
+		if !contains(p.Labels, []rune(longVersion)[:27]...) && days == 30 {
+			t.Errorf("%s: long version not cut at 28 characters: labels %v", path, p.Labels)
 		}
+		if !has(p.Labels, "telemetry/opentelemetry") {
+			t.Errorf("%s: telemetry/opentelemetry cut although there is room (labels %v)", path, p.Labels)
+		}
+		if len(p.Overlaps) > 0 {
+			t.Errorf("%s: axis labels drawn over each other: %v", path, p.Overlaps)
+		}
+		if !strings.HasSuffix(p.Updated, " UTC") || strings.Contains(p.Text, " AM") || strings.Contains(p.Text, " PM") {
+			t.Errorf("%s: update time %q is not UTC, or a time is local 12-hour", path, p.Updated)
+		}
+		if strings.Contains(p.Text, "random UUID") || !strings.Contains(p.Text, "name-based UUID") {
+			t.Errorf("%s: the header misdescribes the IDs", path)
+		}
+		for _, want := range []string{"Components by gateway version", "p50", "uptime, 2.1", "plugin/musl", "decorator/glibc", "unknown/unknown"} {
+			if !strings.Contains(p.Text, want) {
+				t.Errorf("%s: %q not on the page", path, want)
+			}
+		}
+	}
+
+	// The public view: no JavaScript, a page of tables.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.ts.URL+"/public"), chromedp.WaitVisible(chromedp.CSS(`main`))); err != nil {
+		t.Fatalf("browser /public: %v", err)
+	}
+	pub, err := chromedp.Run(ctx, chromedp.Evaluate[pageInfo](readPage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		saveScreenshot(t, "public.png", png)
+	}
+	// Five clusters, one silent for 50 days: fewer than k=5 in the range,
+	// so every entry is folded and the total is "< 5".
+	if !strings.Contains(pub.Text, "Components used") || !strings.Contains(pub.Text, "< 5 clusters") || strings.Contains(pub.Text, "13 servers") ||
+		strings.Contains(pub.Text, "auth/validator") || strings.Contains(pub.Text, "cluster-0") {
+		t.Errorf("public page: %.400q", pub.Text)
 	}
 
 	p := visit("/clusters", "clusters.png", false)

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,10 +28,10 @@ type hbar struct {
 
 const (
 	hbarRow    = 24
-	hbarLabel  = 160
-	hbarWidth  = 300
+	hbarLabel  = 200 // room for telemetry/opentelemetry and qos/ratelimit/service
+	hbarWidth  = 260
 	hbarMaxRow = 12
-	maxLabel   = 22 // characters, not bytes
+	maxLabel   = 28 // characters, not bytes
 )
 
 // cut shortens s to n characters, never splitting a UTF-8 sequence.
@@ -198,7 +199,10 @@ func newColumns(id, title string, labels []string, bars, lines []series, width i
 		col.Tip = labels[i] + ": " + strings.Join(tips, ", ")
 		c.Cols = append(c.Cols, col)
 		last := i == n-1
-		if (i%every == 0 && n-1-i >= every/2) || last {
+		// A label keeps clear of the last one, which may be a word
+		// ("this week") wider than a column.
+		clear := float64(n-1-i)*step >= float64(utf8.RuneCountInString(labels[i])+utf8.RuneCountInString(cmp.Or(lastLabel, labels[n-1])))*3.5+8
+		if (i%every == 0 && n-1-i >= every/2 && clear) || last {
 			label := labels[i]
 			if last && lastLabel != "" {
 				label = lastLabel
@@ -211,14 +215,14 @@ func newColumns(id, title string, labels []string, bars, lines []series, width i
 		for i, v := range l.Values {
 			pts = append(pts, px(float64(left)+float64(i)*step+(step-gap)/2)+","+px(plotH-scale(v)))
 		}
-		c.Lines = append(c.Lines, polyline{Points: strings.Join(pts, " "), Class: fmt.Sprintf("l%d", k)})
+		c.Lines = append(c.Lines, polyline{Points: strings.Join(pts, " "), Class: fmt.Sprintf("l%d", k%8)})
 	}
 	if len(bars) > 1 || len(lines) > 0 {
 		for k, s := range bars {
 			c.Legend = append(c.Legend, legend{Name: s.Name, Class: fmt.Sprintf("s%d", k%9)})
 		}
 		for k, l := range lines {
-			c.Legend = append(c.Legend, legend{Name: l.Name, Class: fmt.Sprintf("l%d", k)})
+			c.Legend = append(c.Legend, legend{Name: l.Name, Class: fmt.Sprintf("l%d", k%8)})
 		}
 	}
 	for _, f := range []int64{0, 2, 4} {
@@ -257,6 +261,10 @@ type dashboard struct {
 	Features, Versions, OSArch      barChart
 	Methods                         barChart
 	Endpoints, BPE, Sizes           columnChart
+	FeaturesWeekly                  columnChart
+	Channels                        barChart
+	FeatureVersions                 []featureVersionsRow
+	Distributions                   []distributionRow
 }
 
 func dashboardCharts(st *store.Stats) dashboard {
@@ -295,6 +303,11 @@ func dashboardCharts(st *store.Stats) dashboard {
 		}
 	}
 	d.Weekly = newColumns("versions-weekly", "Servers per version, by ISO week", weeks, vs, nil, halfWidth, "this week")
+	if len(d.Weekly.Legend) == 0 && len(vs) == 1 {
+		// One version is still a version to name.
+		d.Weekly.Legend = []legend{{Name: vs[0].Name, Class: "s0"}}
+	}
+	insightCharts(&d, st)
 
 	var gweeks []string
 	active, added, churned := series{Name: "active clusters"}, series{Name: "new"}, series{Name: "churned"}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
 
@@ -24,6 +25,9 @@ const (
 	DefaultSessionRate  = 10
 	DefaultSessionBurst = 200 // a fleet behind one NAT address restarting together
 	DefaultMaxClients   = 100_000
+	// DefaultPublicMinClusters is k of the public view: an entry seen in
+	// fewer clusters is not shown by name.
+	DefaultPublicMinClusters = 5
 
 	// smallBody is the largest body read from the small-body budget: every
 	// report but a first one with a big extra payload.
@@ -102,6 +106,18 @@ type Config struct {
 	// FleetMetrics adds gauges of the fleet to /metrics (usage_fleet_*),
 	// computed from the stats at most every 30 seconds.
 	FleetMetrics bool
+	// Features extends the allowlist of feature names (see store.Names):
+	// besides the KrakenD components usage/krakend knows, these count by
+	// name; every other name counts as "other".
+	Features []string
+	// Public serves the public view on the intake: GET /public (a page)
+	// and /public/stats.json, the fleet's aggregates with no ID and no
+	// entry seen in fewer than PublicMinClusters clusters.
+	Public bool
+	// PublicMinClusters is k of the public view (default
+	// DefaultPublicMinClusters, at least 2): an entry seen in fewer
+	// clusters is folded into "other", a smaller total shown as "< k".
+	PublicMinClusters int
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
@@ -156,6 +172,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
+	if c.PublicMinClusters == 0 {
+		c.PublicMinClusters = DefaultPublicMinClusters
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -187,8 +206,13 @@ func (c *Config) check() error {
 		return &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
 	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
 		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
+	case c.PublicMinClusters < 2:
+		return &ConfigError{"PublicMinClusters", fmt.Sprint(c.PublicMinClusters), "at least 2"}
 	case len(c.Secret) < minSecret:
 		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", minSecret)}
+	}
+	if _, err := store.NewNames(c.Features); err != nil {
+		return &ConfigError{"Features", strings.Join(c.Features, ","), err.Error()}
 	}
 	if err := checkPath("SessionPath", c.SessionPath); err != nil {
 		return err
@@ -204,7 +228,7 @@ func (c *Config) check() error {
 
 // reservedPaths are served by the collector itself; an endpoint path may
 // be neither one of them nor under one ending in /.
-var reservedPaths = []string{"/", "/healthz", "/metrics", "/api/", "/static/"}
+var reservedPaths = []string{"/", "/healthz", "/metrics", "/api/", "/static/", "/public/"}
 
 // checkPath refuses what the mux would misread or panic on: a path that is
 // not clean, holds characters outside the URL path alphabet, or shadows a

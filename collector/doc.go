@@ -20,8 +20,12 @@
 //
 //	POST /session    {"cluster_id","server_id"} -> {"token","bits"}
 //	POST /report     {"token","pow","data"}     -> {"status":200}
-//	GET  /api/stats  totals, activity, breakdowns (JSON)
+//	GET  /api/stats  totals, activity, breakdowns, features by week and by
+//	                 version, install channels, distributions (JSON)
+//	GET  /api/reports.ndjson?day=D  the stored reports of a UTC day
 //	GET  /           dashboard (HTML with inline SVG charts)
+//	GET  /public     with Config.Public, on the intake: aggregates safe to
+//	                 publish (and /public/stats.json)
 //	GET  /metrics    Prometheus metrics
 //	GET  /healthz    {"status":"ok"} when the database answers and no write is stalled
 //
@@ -57,5 +61,9 @@
 // # Privacy
 //
 // Client IP addresses are used only for the session rate limiter, in
-// memory; they are never logged or stored.
+// memory; they are never logged or stored. A feature or method counts by
+// name only when usage/krakend (or Config.Features) knows it, so no
+// reporter can put a word of its choice on the dashboard. The public
+// view holds no ID and folds every entry seen in fewer than
+// Config.PublicMinClusters clusters into "other".
 package collector

@@ -154,6 +154,9 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 		// Still a report that counts; its payload is not kept.
 		rep.Extra, rep.ExtraOmitted = nil, true
 	}
+	// Parsed here, with the operator's allowlist, so the writer never
+	// parses JSON.
+	rep.Payload = s.names.Parse(rep.Extra, rep.ExtraOmitted)
 	return rep, nil
 }
 

@@ -105,7 +105,8 @@ func benchScale(b *testing.B, st store.Store, db *sql.DB, dialect string, sc sto
 	}
 	for _, path := range []string{"/api/stats?days=7", "/api/stats", "/api/stats?days=90", "/api/stats?days=365",
 		"/api/stats.csv?series=features&days=365", "/api/clusters?limit=100", "/api/clusters?limit=100&after=" + deep,
-		"/api/clusters/cl-42"} {
+		"/api/clusters/cl-42", "/api/stats.csv?series=features_weekly", "/api/stats.csv?series=feature_versions&days=365",
+		"/public/stats.json", "/api/reports.ndjson?day=" + time.Now().UTC().AddDate(0, 0, -100).Format(time.DateOnly)} {
 		b.Run(path, func(b *testing.B) {
 			var worst time.Duration
 			for b.Loop() {

@@ -25,6 +25,8 @@ type Server struct {
 	writes  *writeWatch
 	logs    *logLimiter
 	metrics *metrics
+	names   *store.Names
+	public  *publicCache
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
@@ -49,6 +51,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
+	s.names, _ = store.NewNames(cfg.Features) // checked by withDefaults
 	if cfg.SessionRate > 0 {
 		s.limiter = newLimiter(cfg.SessionRate, cfg.SessionBurst, cfg.MaxClients)
 	}
@@ -57,6 +60,12 @@ func New(st store.Store, cfg Config) (*Server, error) {
 	for _, mux := range []*http.ServeMux{s.intake, s.admin} {
 		mux.Handle("/healthz", s.route("healthz", s.handleHealth))
 		mux.Handle("/", s.route("not_found", func(http.ResponseWriter, *http.Request) error { return errNotFound }))
+	}
+	if cfg.Public {
+		s.public = &publicCache{}
+		s.intake.Handle("/public", s.route("public", s.handlePublic(false)))
+		s.intake.Handle("/public/stats.json", s.route("public", s.handlePublic(true)))
+		s.intake.Handle("/public/public.css", s.route("public", s.handlePublicCSS))
 	}
 	if cfg.FleetMetrics {
 		s.metrics.reg.MustRegister(newFleetCollector(s))
@@ -76,16 +85,17 @@ func New(st store.Store, cfg Config) (*Server, error) {
 // Config.SeparateAdmin). Every /api/* endpoint is registered here.
 func (s *Server) adminRoutes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"/{$}":               s.route("dashboard", s.handleDashboard),
-		"/static/":           s.route("static", s.handleStatic()),
-		"/metrics":           s.metrics.handler(),
-		"/api/stats":         s.route("stats", s.handleStats),
-		"/api/stats.csv":     s.route("stats_csv", s.handleStatsCSV),
-		"/api/clusters":      s.route("clusters", s.handleClusters),
-		"/api/clusters/{id}": s.route("cluster", s.handleCluster),
-		"/api/openapi.yaml":  s.route("openapi", s.handleOpenAPI),
-		"/clusters":          s.route("dashboard", s.handleClustersPage),
-		"/clusters/{id}":     s.route("dashboard", s.handleClusterPage),
+		"/{$}":                s.route("dashboard", s.handleDashboard),
+		"/static/":            s.route("static", s.handleStatic()),
+		"/metrics":            s.metrics.handler(),
+		"/api/stats":          s.route("stats", s.handleStats),
+		"/api/stats.csv":      s.route("stats_csv", s.handleStatsCSV),
+		"/api/clusters":       s.route("clusters", s.handleClusters),
+		"/api/reports.ndjson": s.route("export", s.handleExport),
+		"/api/clusters/{id}":  s.route("cluster", s.handleCluster),
+		"/api/openapi.yaml":   s.route("openapi", s.handleOpenAPI),
+		"/clusters":           s.route("dashboard", s.handleClustersPage),
+		"/clusters/{id}":      s.route("dashboard", s.handleClusterPage),
 	}
 }
 

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
-	"strings"
+
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
 // Bounds on what a payload contributes to the rollups. A hostile reporter
@@ -37,12 +39,35 @@ type Payload struct {
 	// namespaces with a count above zero, sorted, bounded by MaxNames.
 	Methods  []string `json:"m,omitempty"`
 	Features []string `json:"f,omitempty"`
+	// Mode and Libc are the install channel: a word of usage/krakend
+	// (krakend.ModePlugin, krakend.LibcMusl, ...), Other for a word it
+	// does not know, "" when the payload did not say (earlier versions).
+	Mode string `json:"mo,omitempty"`
+	Libc string `json:"lc,omitempty"`
 }
 
-// ParsePayload reads a gateway payload. Anything that is not the gateway
-// extension's JSON object (the original client's opaque bytes, a payload
-// omitted for its size) is Present with no counts and no features.
+// Unknown is the channel word of a payload that did not say.
+const Unknown = "unknown"
+
+// Channel is the install channel of p as "mode/libc" (plugin/musl,
+// decorator/glibc, unknown/unknown, ...), "" without a payload.
+func (p *Payload) Channel() string {
+	if p == nil || !p.Present {
+		return ""
+	}
+	return cmp.Or(p.Mode, Unknown) + "/" + cmp.Or(p.Libc, Unknown)
+}
+
+// ParsePayload reads a gateway payload with [DefaultNames].
 func ParsePayload(extra []byte, omitted bool) *Payload {
+	return DefaultNames.Parse(extra, omitted)
+}
+
+// Parse reads a gateway payload, counting by name only what n allows.
+// Anything that is not the gateway extension's JSON object (the original
+// client's opaque bytes, a payload omitted for its size) is Present with
+// no counts and no features.
+func (n *Names) Parse(extra []byte, omitted bool) *Payload {
 	p := &Payload{Present: omitted || len(extra) > 0, Endpoints: -1, Backends: -1}
 	if omitted || len(extra) == 0 {
 		return p
@@ -52,6 +77,8 @@ func ParsePayload(extra []byte, omitted bool) *Payload {
 		Backends   json.Number                `json:"backends"`
 		Methods    map[string]json.RawMessage `json:"methods"`
 		Namespaces map[string]json.RawMessage `json:"namespaces"`
+		Mode       *string                    `json:"mode"`
+		Libc       *string                    `json:"libc"`
 	}
 	// A payload that is not an object fails here, and so does one whose
 	// fields have the wrong types: it counts as having no features.
@@ -60,9 +87,22 @@ func ParsePayload(extra []byte, omitted bool) *Payload {
 	}
 	p.Endpoints = count(v.Endpoints)
 	p.Backends = count(v.Backends)
-	p.Methods = names(v.Methods, strings.ToUpper)
-	p.Features = names(v.Namespaces, nil)
+	p.Methods = names(v.Methods, n.Method)
+	p.Features = names(v.Namespaces, n.Feature)
+	p.Mode = word(v.Mode, krakend.KnownMode)
+	p.Libc = word(v.Libc, krakend.KnownLibc)
 	return p
+}
+
+// word is a fixed word as sent when known, Other when not, "" when absent.
+func word(s *string, known func(string) bool) string {
+	switch {
+	case s == nil || *s == "":
+		return ""
+	case known(*s):
+		return *s
+	}
+	return Other
 }
 
 // count is a non-negative integer JSON number, or -1.
@@ -80,7 +120,8 @@ func count(n json.Number) int64 {
 }
 
 // names returns the keys of m whose count is a positive number, sorted,
-// each valid name as is (after norm) and every other one as Other.
+// each as norm names it (the allowlist: a name or Other). Two spellings
+// of one component (current and legacy) count once.
 func names(m map[string]json.RawMessage, norm func(string) string) []string {
 	seen := map[string]bool{}
 	for k, raw := range m {
@@ -88,9 +129,7 @@ func names(m map[string]json.RawMessage, norm func(string) string) []string {
 		if json.Unmarshal(raw, &n) != nil || count(n) <= 0 {
 			continue
 		}
-		if norm != nil {
-			k = norm(k)
-		}
+		k = norm(k)
 		if !validName(k) || (len(seen) >= MaxNames-1 && !seen[k]) {
 			k = Other
 		}

@@ -48,8 +48,68 @@ func TestParsePayload(t *testing.T) {
 	}
 	b.WriteString("}}")
 	p := ParsePayload([]byte(b.String()), false)
+	if !reflect.DeepEqual(p.Features, []string{Other}) {
+		t.Errorf("200 unknown namespaces: got features %q, want only other", p.Features)
+	}
+	many := make([]string, 200)
+	for i := range many {
+		many[i] = fmt.Sprintf("ns/%03d", i)
+	}
+	names, err := NewNames(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = names.Parse([]byte(b.String()), false)
 	if len(p.Features) != MaxNames || p.Features[len(p.Features)-1] != Other {
-		t.Errorf("200 namespaces: got %d features ending %q, want %d ending other", len(p.Features), p.Features[len(p.Features)-1], MaxNames)
+		t.Errorf("200 listed namespaces: got %d features ending %q, want %d ending other", len(p.Features), p.Features[len(p.Features)-1], MaxNames)
+	}
+}
+
+// TestNames: only usage/krakend's names and the operator's count by name;
+// a legacy namespace counts under its current name, once.
+func TestNames(t *testing.T) {
+	names, err := NewNames([]string{"my/plugin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := `{"endpoints":1,"methods":{"get":1,"BREW":1},"namespaces":{"qos/http-cache":1,` +
+		`"github.com/devopsfaith/krakend-httpcache":1,"github_com/devopsfaith/krakend-cors":2,"my/plugin":1,"their/plugin":1},` +
+		`"mode":"plugin","libc":"musl"}`
+	p := names.Parse([]byte(extra), false)
+	if want := []string{"my/plugin", "other", "qos/http-cache", "security/cors"}; !reflect.DeepEqual(p.Features, want) {
+		t.Errorf("features %q, want %q", p.Features, want)
+	}
+	if want := []string{"GET", "other"}; !reflect.DeepEqual(p.Methods, want) {
+		t.Errorf("methods %q, want %q", p.Methods, want)
+	}
+	if p.Channel() != "plugin/musl" {
+		t.Errorf("channel %q, want plugin/musl", p.Channel())
+	}
+	if got := ParsePayload([]byte(extra), false).Features; !reflect.DeepEqual(got, []string{"other", "qos/http-cache", "security/cors"}) {
+		t.Errorf("default names: features %q", got)
+	}
+	for _, tc := range []struct{ extra, want string }{
+		{`{"endpoints":1}`, "unknown/unknown"},
+		{`{"mode":"decorator","libc":"glibc"}`, "decorator/glibc"},
+		{`{"mode":"sidecar","libc":"bionic"}`, "other/other"},
+		{`{"mode":7}`, "unknown/unknown"},
+		{"opaque", "unknown/unknown"},
+	} {
+		if got := ParsePayload([]byte(tc.extra), false).Channel(); got != tc.want {
+			t.Errorf("channel of %s: %q, want %q", tc.extra, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "other", "a b", strings.Repeat("x", 65)} {
+		if _, err := NewNames([]string{bad}); err == nil {
+			t.Errorf("NewNames(%q): no error", bad)
+		}
+	}
+	got, err := ReadNames(strings.NewReader("# mine\nmy/plugin\n\n  their/plugin  \n"))
+	if err != nil || !reflect.DeepEqual(got, []string{"my/plugin", "their/plugin"}) {
+		t.Errorf("ReadNames: %q, %v", got, err)
+	}
+	if _, err := ReadNames(strings.NewReader("ok\nnot ok\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("ReadNames of a bad line: %v, want an error naming line 2", err)
 	}
 }
 

@@ -24,6 +24,13 @@ const (
 	MaxFeatures = 40 // features (KrakenD has about 60 namespaces)
 	TopMethods  = 10
 	TopWeekly   = 8 // versions per week in versions_weekly
+	// PairDays bounds the range of feature_versions and of the uptime
+	// distribution: the servers and clusters active in the last PairDays
+	// days (or the range, when shorter). Their rollups hold a row per
+	// pair of values (feature and version, uptime and version): many
+	// more rows than the other breakdowns, and the recent fleet is what
+	// their questions are about.
+	PairDays = 30
 	// Weeks is how many ISO weeks versions_weekly covers; growth covers
 	// the range, and at least Weeks.
 	Weeks = 12
@@ -77,6 +84,21 @@ type Stats struct {
 	// Growth is one entry per ISO week covering the range (at least
 	// Weeks), oldest first.
 	Growth []Growth `json:"growth"`
+	// ClusterVersions counts the clusters active in the range by the
+	// version any of their servers last reported: the TopValues largest,
+	// then Other.
+	ClusterVersions []Size `json:"cluster_versions"`
+	// FeaturesWeekly is the last Weeks ISO weeks, oldest first: clusters
+	// using each feature that week.
+	FeaturesWeekly []WeekFeatures `json:"features_weekly"`
+	// FeatureVersions is, for each feature of Features, its clusters
+	// active in the last PairDays days (or the range) by gateway version.
+	FeatureVersions []FeatureVersions `json:"feature_versions"`
+	// Channels breaks the fleet down by install channel.
+	Channels Channels `json:"channels"`
+	// Distributions are percentiles of uptime, endpoints, backends and
+	// servers.
+	Distributions Distributions `json:"distributions"`
 }
 
 // Active counts distinct IDs whose last report falls in the last 24
@@ -351,4 +373,17 @@ func TopFeatures(f []Feature, n int) []Feature {
 		kept = append(kept, other)
 	}
 	return kept
+}
+
+// TopSizes is TopCounts for clusters (value -> clusters).
+func TopSizes(m map[string]int64, n int) []Size {
+	cs := make([]Count, 0, len(m))
+	for v, c := range m {
+		cs = append(cs, Count{Value: v, Servers: c})
+	}
+	out := []Size{}
+	for _, c := range TopCounts(cs, n) {
+		out = append(out, Size{Value: c.Value, Clusters: c.Servers})
+	}
+	return out
 }

@@ -77,6 +77,12 @@ type Store interface {
 	// distinct-count markers no longer needed at now. It returns how many
 	// reports it deleted. No answer of Stats or Clusters changes.
 	Prune(ctx context.Context, now, cutoff time.Time) (int64, error)
+	// Export calls fn with each stored report received on the UTC day
+	// day (a DayKey), in the order they were stored, through a row
+	// cursor: memory stays constant whatever the day holds. It stops at
+	// the first error of fn and returns it. Reports already pruned by
+	// retention are gone.
+	Export(ctx context.Context, day int64, fn func(*Report) error) error
 	// Recent returns the n most recently stored reports, newest first.
 	Recent(ctx context.Context, n int) ([]Report, error)
 	// Secret returns the token-signing key stored in the database. The

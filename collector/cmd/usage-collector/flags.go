@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector"
+	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
 
@@ -44,7 +45,10 @@ type options struct {
 	maxBody, bodyMemory         int64
 	expiration, tokenTTL, drain time.Duration
 	queueTimeout, retention     time.Duration
-	fleetMetrics                bool
+	fleetMetrics, public        bool
+	featuresFile                string
+	features                    []string
+	publicMin                   int
 	sessionRate                 float64
 	sessionBurst, maxClients    int
 	maxConns                    int
@@ -74,6 +78,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
+	fs.StringVar(&o.featuresFile, "features", "", "file of extra feature names to count by name (one per line, # comments), besides the KrakenD components")
+	fs.BoolVar(&o.public, "public", false, "serve the public view (/public, /public/stats.json: aggregates, no IDs, small entries folded) on -listen")
+	fs.IntVar(&o.publicMin, "public-min-clusters", collector.DefaultPublicMinClusters, "k of the public view: entries seen in fewer clusters are folded into other (at least 2)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -110,6 +117,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := o.level(); err != nil {
 		return nil, err
+	}
+	if o.publicMin < 2 {
+		return nil, fmt.Errorf("%w: -public-min-clusters %d: want at least 2", errUsage, o.publicMin)
+	}
+	if o.featuresFile != "" {
+		f, err := os.Open(o.featuresFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: -features: %v", errUsage, err)
+		}
+		o.features, err = store.ReadNames(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%w: -features %s: %v", errUsage, o.featuresFile, err)
+		}
 	}
 	if _, err := o.trustedProxies(); err != nil {
 		return nil, err
@@ -164,6 +185,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
+		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin,
 		Secret: key, Logger: log,
 	}
 }

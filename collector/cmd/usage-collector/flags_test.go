@@ -89,3 +89,28 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		p.stop(t, syscall.SIGTERM)
 	}
 }
+
+// TestInsightFlags: a -features file with a bad line, a missing one and a
+// -public-min-clusters below 2 are usage errors (exit 2) naming the flag.
+func TestInsightFlags(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "features.txt")
+	if err := os.WriteFile(bad, []byte("# ours\nmy/plugin\nnot a name\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-features", bad}, "line 3"},
+		{[]string{"-features", filepath.Join(dir, "missing.txt")}, "-features"},
+		{[]string{"-public-min-clusters", "1"}, "-public-min-clusters"},
+	} {
+		cmd := exec.Command(binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", filepath.Join(dir, "u.db")}, tc.args...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: got %v, want exit 2 naming %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+}

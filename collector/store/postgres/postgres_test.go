@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/collector/store/postgres"
@@ -15,4 +18,16 @@ func TestStore(t *testing.T) {
 		dsn := storetest.PostgresDSN(t)
 		return func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }
 	})
+}
+
+// TestMigrateFromSchema2: a database of the previous schema opens and its
+// new breakdowns are exact.
+func TestMigrateFromSchema2(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
 }

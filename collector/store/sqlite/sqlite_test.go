@@ -77,3 +77,15 @@ func TestRefusesFirstSchema(t *testing.T) {
 		t.Errorf("got %v, want ErrSchema", err)
 	}
 }
+
+// TestMigrateFromSchema2: a database of the previous schema opens and its
+// new breakdowns are exact.
+func TestMigrateFromSchema2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
+}

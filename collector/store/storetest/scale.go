@@ -51,11 +51,11 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 	// in the year.
 	lastSeen := fmt.Sprintf("(%d - CASE WHEN i %% 10 < 7 THEN %s ELSE %s END)", now, r("i", 30*86400), r("i+7", year))
 	stmts := []string{
-		fmt.Sprintf(`INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload)
+		fmt.Sprintf(`INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload, uptime)
 			SELECT 'srv-' || i, 'cl-' || (i %% %d), %d - %s, %s, '2.' || (i %% 14) || '.' || (i %% 3),
 			CASE WHEN i %% 5 = 0 THEN 'darwin' ELSE 'linux' END, CASE WHEN i %% 3 = 0 THEN 'arm64' ELSE 'amd64' END,
-			'{"e":' || (i %% 300) || ',"b":' || (i %% 500) || ',"m":["GET","POST"],"f":["router","proxy"]}'
-			FROM %s`, s.Clusters, now-year, r("i+3", 30*86400), lastSeen, series(s.Servers)),
+			'{"e":' || (i %% 300) || ',"b":' || (i %% 500) || ',"m":["GET","POST"],"f":["router","proxy"],"mo":"plugin","lc":"musl"}',
+			%s FROM %s`, s.Clusters, now-year, r("i+3", 30*86400), lastSeen, r("i+11", 60*86400), series(s.Servers)),
 		`INSERT INTO clusters(cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size)
 			SELECT cluster_id, MIN(first_seen), MAX(last_seen), MAX(version), MAX(payload), MAX(last_seen) / 86400, COUNT(*), COUNT(*)
 			FROM servers GROUP BY cluster_id`,
@@ -90,7 +90,28 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.method', 'GET', COUNT(*) FROM clusters GROUP BY last_seen / 86400`,
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'bpe', '1-2', COUNT(*) FROM servers GROUP BY last_seen / 86400`,
 		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.size', '6', COUNT(*) FROM clusters GROUP BY last_seen / 86400`,
+		// The rollups of schema 3: channels, versions per cluster, feature
+		// versions, distributions (uptime buckets per version: about 50
+		// a version, the most a real fleet spreads over) and features
+		// per week.
+		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'channel', CASE WHEN i3 = 0 THEN 'plugin/musl' WHEN i3 = 1 THEN 'decorator/glibc' ELSE 'unknown/unknown' END, COUNT(*)
+			FROM (SELECT last_seen, LENGTH(server_id) % 3 AS i3 FROM servers) AS s GROUP BY last_seen / 86400, i3`,
+		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.channel', CASE WHEN i3 = 0 THEN 'plugin/musl' WHEN i3 = 1 THEN 'decorator/glibc' ELSE 'unknown/unknown' END, COUNT(*)
+			FROM (SELECT last_seen, LENGTH(cluster_id) % 3 AS i3 FROM clusters) AS c GROUP BY last_seen / 86400, i3`,
+		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.version', version, COUNT(*) FROM clusters GROUP BY last_seen / 86400, version`,
+		`INSERT INTO latest_pairs(day, kind, value, n) SELECT last_seen / 86400, 'up', (uptime / 100000 * 100000) || ' ' || version, COUNT(*)
+			FROM servers GROUP BY last_seen / 86400, uptime / 100000, version`,
+		fmt.Sprintf(`INSERT INTO latest_pairs(day, kind, value, n) SELECT d, 'c.fver', f.name || ' ' || version, cnt * (f.k %% 10 + 1) / 10
+			FROM (SELECT last_seen / 86400 AS d, version, COUNT(*) AS cnt FROM clusters GROUP BY last_seen / 86400, version) AS c, %s`, featTable),
+		fmt.Sprintf(`INSERT INTO latest(day, kind, value, n) SELECT d, 'c.ep', '' || (f.k * 10), cnt / 30
+			FROM (SELECT last_seen / 86400 AS d, COUNT(*) AS cnt FROM clusters GROUP BY last_seen / 86400) AS s, %s`, featTable),
+		fmt.Sprintf(`INSERT INTO latest(day, kind, value, n) SELECT d, 'c.be', '' || (f.k * 20), cnt / 30
+			FROM (SELECT last_seen / 86400 AS d, COUNT(*) AS cnt FROM clusters GROUP BY last_seen / 86400) AS s, %s`, featTable),
+		`INSERT INTO latest(day, kind, value, n) SELECT last_seen / 86400, 'c.srv', '' || size, COUNT(*) FROM clusters GROUP BY last_seen / 86400, size`,
+		fmt.Sprintf(`INSERT INTO week_features(week, feature, clusters) SELECT (%d / 86400 + 3) / 7 - w.i, f.name, %d * (f.k %% 10 + 1) / 10
+			FROM %s, (SELECT i FROM %s) AS w`, now, s.Clusters*8/10, featTable, series(53)),
 		`INSERT INTO latest_weeks(week, kind, value, n) SELECT (day + 3) / 7, kind, value, SUM(n) FROM latest GROUP BY (day + 3) / 7, kind, value`,
+		`INSERT INTO latest_pairs_weeks(week, kind, value, n) SELECT (day + 3) / 7, kind, value, SUM(n) FROM latest_pairs GROUP BY (day + 3) / 7, kind, value`,
 		fmt.Sprintf(`INSERT INTO totals(name, value) VALUES ('reports', %d), ('retained', %d), ('servers', %d), ('clusters', %d)`,
 			s.Reports, s.Reports, s.Servers, s.Clusters),
 	)

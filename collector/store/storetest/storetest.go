@@ -46,6 +46,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ConcurrentHandles", testConcurrentHandles},
 		{"PruneWhileInserting", testPruneWhileInserting},
 		{"ExtraOmitted", testExtraOmitted},
+		{"Insights", testInsights},
+		{"Export", testExport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,6 +89,9 @@ func (t *tx) upsert(u upsert, rows [][]any) error {
 
 // insert runs u for rows (distinct keys, in key order) in one statement
 // and returns how many rows it inserted or updated.
+// A statement of more rows is split in chunks of maxRows, keeping
+// its placeholders well under SQLite's 32,766 and PostgreSQL's 65,535
+// (a batch's feature-version counters can be that many rows).
 func (t *tx) insert(u upsert, rows [][]any) (int64, error) {
 	switch len(rows) {
 	case 0:
@@ -96,12 +99,25 @@ func (t *tx) insert(u upsert, rows [][]any) (int64, error) {
 	case 1:
 		return t.exec(u.name, rows[0]...)
 	}
+	var total int64
+	for len(rows) > maxRows {
+		n, err := t.insert(u, rows[:maxRows])
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		rows = rows[maxRows:]
+	}
 	res, err := t.execSQL(t.s.values(u.head, len(rows), u.cols, " "+u.tail), flat(u, rows)...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", u.name, err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return total + n, err
 }
+
+// maxRows is the most rows one multi-row statement writes.
+const maxRows = 1024
 
 // insertQuery is insert for a statement returning rows.
 func (t *tx) insertQuery(u upsert, rows [][]any) (*sql.Rows, error) {

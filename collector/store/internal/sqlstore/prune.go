@@ -36,7 +36,7 @@ func (s *DB) Prune(ctx context.Context, now, cutoff time.Time) (int64, error) {
 	if err := s.pruneLoop(ctx, "p.marks", store.WeekKey(store.DayKey(now))-1); err != nil {
 		return total, fmt.Errorf("store: prune week marks: %w", err)
 	}
-	for _, q := range []string{"p.zero", "p.zero.weeks"} {
+	for _, q := range []string{"p.zero", "p.zero.weeks", "p.zero.pairs", "p.zero.pairs.weeks"} {
 		if _, err := s.w.ExecContext(ctx, s.q[q]); err != nil {
 			return total, fmt.Errorf("store: prune counters: %w", err)
 		}

@@ -23,7 +23,7 @@ func (s *DB) StatsRange(ctx context.Context, now time.Time, days int) (*store.St
 	}
 	now = now.UTC()
 	st := &store.Stats{Generated: now, RangeDays: days}
-	for _, f := range []func(context.Context, *store.Stats) error{s.totals, s.activity, s.breakdowns, s.days, s.weekly} {
+	for _, f := range []func(context.Context, *store.Stats) error{s.totals, s.activity, s.breakdowns, s.days, s.weekly, s.featuresWeekly} {
 		if err := f(ctx, st); err != nil {
 			return nil, fmt.Errorf("store: stats: %w", err)
 		}
@@ -33,7 +33,11 @@ func (s *DB) StatsRange(ctx context.Context, now time.Time, days int) (*store.St
 
 // query runs a named read query and calls scan for each row.
 func (s *DB) query(ctx context.Context, name string, scan func(rows interface{ Scan(...any) error }) error, args ...any) error {
-	rows, err := s.r.QueryContext(ctx, s.q[name], args...)
+	q, ok := s.q[name]
+	if !ok {
+		return fmt.Errorf("no query %q", name) // a typo, caught by any test
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -147,6 +151,7 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 	endpoints, sizes := map[int64]int64{}, map[int64]int64{}
 	bpe := map[string]int64{}
 	features, methods := map[string]*store.Feature{}, map[string]*store.Feature{}
+	var in insights
 	feature := func(m map[string]*store.Feature, v string) *store.Feature {
 		if m[v] == nil {
 			m[v] = &store.Feature{Value: v}
@@ -190,9 +195,32 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 			feature(methods, value).Servers += n
 		case "c.method":
 			feature(methods, value).Clusters += n
+		default:
+			in.add(kind, value, n)
 		}
 		return nil
 	}, start, monday, store.WeekKey(monday))
+	if err != nil {
+		return err
+	}
+	// The pairs (uptime per version, feature per version) over the last
+	// PairDays days at most.
+	pstart := max(start, store.DayKey(st.Generated)-store.PairDays+1)
+	pmonday, _ := store.WeekDays(store.WeekKey(pstart))
+	if pmonday < pstart {
+		pmonday += 7
+	}
+	err = s.query(ctx, "r.pairs", func(rows interface{ Scan(...any) error }) error {
+		var kind, value string
+		var n int64
+		if err := rows.Scan(&kind, &value, &n); err != nil {
+			return err
+		}
+		if n > 0 {
+			in.add(kind, value, n)
+		}
+		return nil
+	}, pstart, pmonday, store.WeekKey(pmonday))
 	if err != nil {
 		return err
 	}
@@ -208,6 +236,7 @@ func (s *DB) breakdowns(ctx context.Context, st *store.Stats) error {
 	}
 	st.Features = store.TopFeatures(values(features), store.MaxFeatures)
 	st.Methods = store.TopFeatures(values(methods), store.TopMethods)
+	in.fill(st)
 	return nil
 }
 

@@ -25,11 +25,18 @@ type server struct {
 	first, last       int64 // Unix seconds
 	version, os, arch string
 	payload           *store.Payload // latest extra payload, nil if never sent one
+	uptime            int64          // latest reported uptime, -1 unknown (a row of schema 2)
 }
 
 // values are the breakdown values the server counts for, at its last day.
 func (sv *server) values() []kv {
 	out := []kv{{"version", sv.version}, {"os", sv.os}, {"arch", sv.arch}, {"os_arch", sv.os + "/" + sv.arch}}
+	if sv.uptime >= 0 {
+		out = append(out, kv{"up", store.Pair(itoa(store.LogLow(sv.uptime)), sv.version)})
+	}
+	if ch := sv.payload.Channel(); ch != "" {
+		out = append(out, kv{"channel", ch})
+	}
 	if p := sv.payload; p != nil {
 		if p.Endpoints >= 0 {
 			out = append(out, kv{"endpoints", strconv.FormatInt(store.BucketLow(p.Endpoints), 10)})
@@ -61,13 +68,22 @@ type cluster struct {
 func (c *cluster) servers() int64 { return max(c.size, c.prevSize) }
 
 func (c *cluster) values() []kv {
-	var out []kv
+	out := []kv{{"c.version", c.version}}
 	if n := c.servers(); n > 0 {
-		out = append(out, kv{"c.size", strconv.FormatInt(store.SizeLow(n), 10)})
+		out = append(out, kv{"c.size", strconv.FormatInt(store.SizeLow(n), 10)}, kv{"c.srv", itoa(store.LogLow(n))})
+	}
+	if ch := c.payload.Channel(); ch != "" {
+		out = append(out, kv{"c.channel", ch})
 	}
 	if p := c.payload; p != nil {
+		if p.Endpoints >= 0 {
+			out = append(out, kv{"c.ep", itoa(store.LogLow(p.Endpoints))})
+		}
+		if p.Backends >= 0 {
+			out = append(out, kv{"c.be", itoa(store.LogLow(p.Backends))})
+		}
 		for _, f := range p.Features {
-			out = append(out, kv{"c.feature", f})
+			out = append(out, kv{"c.feature", f}, kv{"c.fver", store.Pair(f, c.version)})
 		}
 		for _, m := range p.Methods {
 			out = append(out, kv{"c.method", m})
@@ -77,6 +93,8 @@ func (c *cluster) values() []kv {
 }
 
 type kv struct{ kind, value string }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func encodePayload(p *store.Payload) any {
 	if p == nil {
@@ -133,7 +151,7 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*s
 			d.totals["servers"]++
 		}
 		cur.cluster, cur.last = r.ClusterID, sec
-		cur.version, cur.os, cur.arch = r.Version, r.OS, r.Arch
+		cur.version, cur.os, cur.arch, cur.uptime = r.Version, r.OS, r.Arch, r.Uptime
 		if p := payloadOf(r); p.Present {
 			cur.payload = p
 		}
@@ -151,7 +169,7 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*s
 		d.move(0, nil, day(cur.last), cur.values())
 		d.active(hour(cur.last)).servers++
 	}
-	row := []any{id, cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload)}
+	row := []any{id, cur.cluster, cur.first, cur.last, cur.version, cur.os, cur.arch, encodePayload(cur.payload), cur.uptime}
 	if old.exists {
 		w.set = append(w.set, row)
 	} else {
@@ -192,7 +210,8 @@ func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[
 		if !cur.exists || day(cur.last) != dy {
 			d.day(dy).clusters++
 		}
-		if !cur.exists || store.WeekKey(day(cur.last)) != wk {
+		newWeek := !cur.exists || store.WeekKey(day(cur.last)) != wk
+		if newWeek {
 			d.week(wk).activeClusters++
 		}
 		if !cur.exists {
@@ -209,6 +228,14 @@ func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[
 		cur.last, cur.version = sec, r.Version
 		if p := payloadOf(r); p.Present {
 			cur.payload = p
+		}
+		// features_weekly counts a cluster once a week, by its payload
+		// as of its first report of the week (the report's own, when it
+		// carries one).
+		if newWeek && cur.payload != nil {
+			for _, f := range cur.payload.Features {
+				d.weekFeat[wv{wk, f}]++
+			}
 		}
 	}
 	row := []any{id, cur.first, cur.last, cur.version, encodePayload(cur.payload), cur.sizeDay, cur.size, cur.prevSize}
@@ -252,14 +279,16 @@ type deltas struct {
 	days    map[int64]*dayCount
 	weeks   map[int64]*weekCount
 	weekVer map[wv]int64
-	hours   map[int64]*hourCount
-	latest  map[lk]int64
-	totals  map[string]int64
+	// weekFeat are the week_features deltas (wv.version is the feature).
+	weekFeat map[wv]int64
+	hours    map[int64]*hourCount
+	latest   map[lk]int64
+	totals   map[string]int64
 }
 
 func newDeltas() *deltas {
 	return &deltas{days: map[int64]*dayCount{}, weeks: map[int64]*weekCount{}, weekVer: map[wv]int64{},
-		hours: map[int64]*hourCount{}, latest: map[lk]int64{}, totals: map[string]int64{}}
+		weekFeat: map[wv]int64{}, hours: map[int64]*hourCount{}, latest: map[lk]int64{}, totals: map[string]int64{}}
 }
 
 func (d *deltas) day(k int64) *dayCount {
@@ -323,6 +352,15 @@ func (d *deltas) flush(t *tx) error {
 		return err
 	}
 	rows = nil
+	for _, k := range sortedKeys(d.weekFeat, func(a, b wv) int {
+		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version))
+	}) {
+		rows = append(rows, []any{k.week, k.version, d.weekFeat[k]})
+	}
+	if err := t.upsert(upWeekFeat, rows); err != nil {
+		return err
+	}
+	rows = nil
 	for _, k := range sortedKeys(d.hours, cmp.Compare[int64]) {
 		if c := d.hours[k]; c.servers != 0 || c.clusters != 0 {
 			rows = append(rows, []any{k, c.servers, c.clusters})
@@ -331,27 +369,18 @@ func (d *deltas) flush(t *tx) error {
 	if err := t.upsert(upActive, rows); err != nil {
 		return err
 	}
-	byKey := func(a, b lk) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
-	}
-	rows = nil
-	weeks := map[lk]int64{}
-	for _, k := range sortedKeys(d.latest, byKey) {
-		if n := d.latest[k]; n != 0 {
-			rows = append(rows, []any{k.day, k.kind, k.value, n})
-			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+	main, pairs := map[lk]int64{}, map[lk]int64{}
+	for k, n := range d.latest {
+		if pairKind[k.kind] {
+			pairs[k] = n
+		} else {
+			main[k] = n
 		}
 	}
-	if err := t.upsert(upLatest, rows); err != nil {
+	if err := flushLatest(t, main, upLatest, upLatestWeek); err != nil {
 		return err
 	}
-	rows = nil
-	for _, k := range sortedKeys(weeks, byKey) {
-		if n := weeks[k]; n != 0 {
-			rows = append(rows, []any{k.day, k.kind, k.value, n})
-		}
-	}
-	if err := t.upsert(upLatestWeek, rows); err != nil {
+	if err := flushLatest(t, pairs, upPairs, upPairsWeek); err != nil {
 		return err
 	}
 	rows = nil
@@ -368,4 +397,38 @@ func sortedKeys[K comparable, V any](m map[K]V, c func(a, b K) int) []K {
 	}
 	slices.SortFunc(keys, c)
 	return keys
+}
+
+// pairKind are the latest kinds of value pairs (an uptime bucket and a
+// version, a feature and a version): many more rows than the others, kept
+// in tables of their own (latest_pairs, latest_pairs_weeks) so that a long
+// range of the other breakdowns never reads them, and read over at most
+// PairDays days.
+var pairKind = map[string]bool{"up": true, "c.fver": true}
+
+func byLatestKey(a, b lk) int {
+	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.value, b.value))
+}
+
+// flushLatest writes per-day deltas to a latest table and their weekly
+// sums to its weeks table.
+func flushLatest(t *tx, m map[lk]int64, days, weeksUp upsert) error {
+	var rows [][]any
+	weeks := map[lk]int64{}
+	for _, k := range sortedKeys(m, byLatestKey) {
+		if n := m[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+			weeks[lk{store.WeekKey(k.day), k.kind, k.value}] += n
+		}
+	}
+	if err := t.upsert(days, rows); err != nil {
+		return err
+	}
+	rows = nil
+	for _, k := range sortedKeys(weeks, byLatestKey) {
+		if n := weeks[k]; n != 0 {
+			rows = append(rows, []any{k.day, k.kind, k.value, n})
+		}
+	}
+	return t.upsert(weeksUp, rows)
 }

@@ -45,7 +45,7 @@ func ids(rs []*store.Report, key func(*store.Report) string) []any {
 // loadServers reads the stored state of the servers of rs.
 func (s *DB) loadServers(t *tx, rs []*store.Report) (map[string]*server, error) {
 	keys := ids(rs, func(r *store.Report) string { return r.ServerID })
-	q := s.inList(`SELECT server_id, cluster_id, first_seen, last_seen, version, os, arch, payload FROM servers WHERE server_id`,
+	q := s.inList(`SELECT server_id, cluster_id, first_seen, last_seen, version, os, arch, payload, uptime FROM servers WHERE server_id`,
 		len(keys), `ORDER BY server_id`+s.d.RowLock)
 	rows, err := t.query(q, keys...)
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *DB) loadServers(t *tx, rs []*store.Report) (map[string]*server, error) 
 		var id string
 		var payload sql.NullString
 		sv := &server{exists: true}
-		if err := rows.Scan(&id, &sv.cluster, &sv.first, &sv.last, &sv.version, &sv.os, &sv.arch, &payload); err != nil {
+		if err := rows.Scan(&id, &sv.cluster, &sv.first, &sv.last, &sv.version, &sv.os, &sv.arch, &payload, &sv.uptime); err != nil {
 			return nil, fmt.Errorf("servers: %w", err)
 		}
 		sv.payload = decodePayload(payload)

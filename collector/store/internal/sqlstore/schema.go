@@ -4,8 +4,11 @@ import "strings"
 
 // schemaVersion is stored in meta under "schema". Version 1 (the first
 // collector) kept the replay index on the reports table and no weekly or
-// per-day breakdown rollups; it cannot be read by this code.
-const schemaVersion = "2"
+// per-day breakdown rollups; it cannot be read by this code. Version 2
+// had no servers.uptime, no week_features and none of the latest kinds
+// of channels, feature versions and distributions: it is migrated in
+// place (see migrate3).
+const schemaVersion = "3"
 
 // The tables (SQLite spelling; PostgreSQL uses BIGINT, BYTEA, BIGSERIAL):
 //
@@ -16,7 +19,7 @@ const schemaVersion = "2"
 //	stamps(key)                               replay index: the stamp's date
 //	                                          and a SHA-256 prefix of it
 //	servers(server_id, cluster_id, first_seen, last_seen, version, os,
-//	        arch, payload)                    latest state per server
+//	        arch, payload, uptime)            latest state per server
 //	clusters(cluster_id, first_seen, last_seen, version, payload,
 //	        size_day, size, prev_size)        latest state per cluster
 //	days(day, reports, servers, clusters)     per UTC day number
@@ -24,6 +27,8 @@ const schemaVersion = "2"
 //	week_versions(week, version, servers)     distinct servers per version
 //	week_marks(week, version, server_id)      who is counted in week_versions,
 //	                                          pruned after the week
+//	week_features(week, feature, clusters)    clusters that reported that
+//	                                          week, by feature
 //	active(hour, servers, clusters)           IDs whose last report is in
 //	                                          that hour
 //	latest(day, kind, value, n)               servers (or clusters, kinds
@@ -31,6 +36,10 @@ const schemaVersion = "2"
 //	                                          that day, by latest value
 //	latest_weeks(week, kind, value, n)        the same summed per ISO week, so
 //	                                          a long range reads weeks, not days
+//	latest_pairs(day, kind, value, n),
+//	latest_pairs_weeks(week, kind, value, n)  the same for the kinds of two
+//	                                          values (uptime bucket and
+//	                                          version, feature and version)
 //	totals(name, value)                       reports, retained, servers,
 //	                                          clusters
 //
@@ -61,7 +70,8 @@ var schema = []string{
 		version TEXT NOT NULL,
 		os TEXT NOT NULL,
 		arch TEXT NOT NULL,
-		payload TEXT){norowid}`,
+		payload TEXT,
+		uptime {int} NOT NULL DEFAULT -1){norowid}`,
 	`CREATE INDEX IF NOT EXISTS servers_cluster ON servers(cluster_id, last_seen)`,
 	`CREATE TABLE IF NOT EXISTS clusters (
 		cluster_id TEXT PRIMARY KEY,
@@ -77,9 +87,12 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS weeks (week {int} PRIMARY KEY, new_clusters {int} NOT NULL, active_clusters {int} NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS week_versions (week {int} NOT NULL, version TEXT NOT NULL, servers {int} NOT NULL, PRIMARY KEY (week, version)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS week_marks (week {int} NOT NULL, version TEXT NOT NULL, server_id TEXT NOT NULL, PRIMARY KEY (week, version, server_id)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS week_features (week {int} NOT NULL, feature TEXT NOT NULL, clusters {int} NOT NULL, PRIMARY KEY (week, feature)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS active (hour {int} PRIMARY KEY, servers {int} NOT NULL, clusters {int} NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS latest (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS latest_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS latest_pairs (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS latest_pairs_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value {int} NOT NULL){norowid}`,
 }
 
@@ -105,7 +118,7 @@ type upsert struct {
 }
 
 const (
-	serverHead  = "INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload)"
+	serverHead  = "INSERT INTO servers(server_id, cluster_id, first_seen, last_seen, version, os, arch, payload, uptime)"
 	clusterHead = "INSERT INTO clusters(cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size)"
 )
 
@@ -118,6 +131,12 @@ var (
 		`ON CONFLICT (week, version) DO UPDATE SET servers = week_versions.servers + excluded.servers`, 3}
 	upActive = upsert{"w.active", "INSERT INTO active(hour, servers, clusters)",
 		`ON CONFLICT (hour) DO UPDATE SET servers = active.servers + excluded.servers, clusters = active.clusters + excluded.clusters`, 3}
+	upPairs = upsert{"w.pairs", "INSERT INTO latest_pairs(day, kind, value, n)",
+		`ON CONFLICT (day, kind, value) DO UPDATE SET n = latest_pairs.n + excluded.n`, 4}
+	upPairsWeek = upsert{"w.pairs.week", "INSERT INTO latest_pairs_weeks(week, kind, value, n)",
+		`ON CONFLICT (week, kind, value) DO UPDATE SET n = latest_pairs_weeks.n + excluded.n`, 4}
+	upWeekFeat = upsert{"w.weekfeat", "INSERT INTO week_features(week, feature, clusters)",
+		`ON CONFLICT (week, feature) DO UPDATE SET clusters = week_features.clusters + excluded.clusters`, 3}
 	upLatest = upsert{"w.latest", "INSERT INTO latest(day, kind, value, n)",
 		`ON CONFLICT (day, kind, value) DO UPDATE SET n = latest.n + excluded.n`, 4}
 	upLatestWeek = upsert{"w.latest.week", "INSERT INTO latest_weeks(week, kind, value, n)",
@@ -125,10 +144,10 @@ var (
 	// The rows of the servers and clusters of a batch, written together:
 	// new ones (none may exist yet: see errRace), then the others, whose
 	// rows the transaction locked when it read them.
-	upServerNew = upsert{"w.server.new", serverHead, "ON CONFLICT (server_id) DO NOTHING", 8}
+	upServerNew = upsert{"w.server.new", serverHead, "ON CONFLICT (server_id) DO NOTHING", 9}
 	upServerSet = upsert{"w.server.set", serverHead, `ON CONFLICT (server_id) DO UPDATE SET
 		cluster_id = excluded.cluster_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-		version = excluded.version, os = excluded.os, arch = excluded.arch, payload = excluded.payload`, 8}
+		version = excluded.version, os = excluded.os, arch = excluded.arch, payload = excluded.payload, uptime = excluded.uptime`, 9}
 	upClusterNew = upsert{"w.cluster.new", clusterHead, "ON CONFLICT (cluster_id) DO NOTHING", 8}
 	upClusterSet = upsert{"w.cluster.set", clusterHead, `ON CONFLICT (cluster_id) DO UPDATE SET
 		first_seen = excluded.first_seen, last_seen = excluded.last_seen, version = excluded.version,
@@ -141,7 +160,7 @@ var (
 )
 
 func init() {
-	for _, u := range []upsert{upDay, upWeek, upWeekVer, upActive, upLatest, upLatestWeek, upTotal,
+	for _, u := range []upsert{upDay, upWeek, upWeekVer, upWeekFeat, upActive, upLatest, upLatestWeek, upPairs, upPairsWeek, upTotal,
 		upServerNew, upServerSet, upClusterNew, upClusterSet, upMark} {
 		queries[u.name] = u.head + " VALUES (" + strings.Repeat("?, ", u.cols-1) + "?) " + u.tail
 	}
@@ -161,20 +180,33 @@ var queries = map[string]string{
 	"p.stamps": `DELETE FROM stamps WHERE key IN (SELECT key FROM stamps WHERE key < ? ORDER BY key LIMIT ?)`,
 	"p.marks": `DELETE FROM week_marks WHERE (week, version, server_id) IN
 		(SELECT week, version, server_id FROM week_marks WHERE week < ? LIMIT ?)`,
-	"p.zero": `DELETE FROM latest WHERE n = 0`,
+	"p.zero":             `DELETE FROM latest WHERE n = 0`,
+	"p.zero.weeks":       `DELETE FROM latest_weeks WHERE n = 0`,
+	"p.zero.pairs":       `DELETE FROM latest_pairs WHERE n = 0`,
+	"p.zero.pairs.weeks": `DELETE FROM latest_pairs_weeks WHERE n = 0`,
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
-	"r.totals": `SELECT name, value FROM totals`,
-	"r.active": `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
+	"r.export": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
+		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id`,
+	// Two subqueries: SQLite reads one end of the index for a lone MIN
+	// or MAX, but scans the table for both in one SELECT.
+	"r.idrange": `SELECT (SELECT MIN(id) FROM reports), (SELECT MAX(id) FROM reports)`,
+	"r.idat":    `SELECT id, received_ms FROM reports WHERE id >= ? ORDER BY id LIMIT 1`,
+	"r.totals":  `SELECT name, value FROM totals`,
+	"r.active":  `SELECT hour, servers, clusters FROM active WHERE hour >= ? AND (servers <> 0 OR clusters <> 0)`,
 	// The range's first days up to a Monday from latest, then whole
 	// weeks from latest_weeks: 365 days read 52 weeks and a few days.
 	"r.latest": `SELECT kind, value, SUM(n) FROM (
 		SELECT kind, value, n FROM latest WHERE day >= ? AND day < ?
 		UNION ALL SELECT kind, value, n FROM latest_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
-	"r.days":    `SELECT day, reports, servers, clusters FROM days WHERE day >= ?`,
-	"r.weeks":   `SELECT week, new_clusters, active_clusters FROM weeks WHERE week >= ?`,
-	"r.weekver": `SELECT week, version, servers FROM week_versions WHERE week >= ?`,
+	"r.pairs": `SELECT kind, value, SUM(n) FROM (
+		SELECT kind, value, n FROM latest_pairs WHERE day >= ? AND day < ?
+		UNION ALL SELECT kind, value, n FROM latest_pairs_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
+	"r.days":     `SELECT day, reports, servers, clusters FROM days WHERE day >= ?`,
+	"r.weeks":    `SELECT week, new_clusters, active_clusters FROM weeks WHERE week >= ?`,
+	"r.weekver":  `SELECT week, version, servers FROM week_versions WHERE week >= ?`,
+	"r.weekfeat": `SELECT week, feature, clusters FROM week_features WHERE week >= ?`,
 	"r.clusters.first": `SELECT cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size
 		FROM clusters ORDER BY last_seen DESC, cluster_id DESC LIMIT ?`,
 	"r.clusters.after": `SELECT cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size

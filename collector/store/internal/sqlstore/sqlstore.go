@@ -139,15 +139,20 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, closers ...func() error)
 		return nil, errors.New("store: a dialect that prepares statements has one writer")
 	}
 	s := &DB{w: w, r: r, d: d, q: make(map[string]string), prep: make(map[string]*sql.Stmt), multi: make(map[string]*sql.Stmt), closers: closers}
-	if err := s.migrate(ctx); err != nil {
-		return nil, err
-	}
 	for name, q := range queries {
 		q = strings.ReplaceAll(q, "{lock}", d.RowLock)
 		if s.d.Dollar {
 			q = dollar(q)
 		}
 		s.q[name] = q
+	}
+	// The migration may write rollups with the insert path's statements
+	// (unprepared: the tables may not exist before it).
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	s.want = s.want[:0]
+	for name, q := range s.q {
 		if d.Prepare && strings.HasPrefix(name, "w.") {
 			st, err := w.PrepareContext(ctx, q)
 			if err != nil {
@@ -171,12 +176,24 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate: lock: %w", err)
 		}
 	}
-	if err := s.checkVersion(ctx, tx); err != nil {
+	from, err := s.checkVersion(ctx, tx)
+	if err != nil {
 		return err
+	}
+	if from == "2" {
+		// BIGINT is an integer column in SQLite's type affinity too.
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE servers ADD COLUMN uptime BIGINT NOT NULL DEFAULT -1`); err != nil {
+			return fmt.Errorf("store: migrate from schema 2: %w", err)
+		}
 	}
 	for _, q := range s.d.Migrate {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: migrate: %w (in %.60q)", err, q)
+		}
+	}
+	if from == "2" {
+		if err := s.migrate3(ctx, tx); err != nil {
+			return fmt.Errorf("store: migrate from schema 2: %w", err)
 		}
 	}
 	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO NOTHING`
@@ -192,37 +209,39 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// checkVersion refuses a database of another schema version: one with
-// the first collector's tables (it had a "breakdown" table) and no
-// version, or a version other than schemaVersion.
-func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) error {
+// checkVersion returns the schema version of the database, "" for a new
+// one, and refuses one it cannot migrate: one with the first collector's
+// tables (it had a "breakdown" table) and no version, or a version other
+// than schemaVersion and "2".
+func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 	q := s.d.HasTable
 	if s.d.Dollar {
 		q = dollar(q)
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, q, "meta").Scan(&n); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return "", fmt.Errorf("store: migrate: %w", err)
 	}
 	if n == 0 {
-		return nil // a new database
+		return "", nil // a new database
 	}
 	var v []byte
 	get := `SELECT value FROM meta WHERE key = 'schema'`
 	switch err := tx.QueryRowContext(ctx, get).Scan(&v); {
 	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.QueryRowContext(ctx, q, "breakdown").Scan(&n); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
+			return "", fmt.Errorf("store: migrate: %w", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", store.ErrSchema)
+			return "", fmt.Errorf("%w (version 1): start this collector on a new database; the old one stays readable by the previous release", store.ErrSchema)
 		}
+		return "", nil
 	case err != nil:
-		return fmt.Errorf("store: migrate: %w", err)
-	case string(v) != schemaVersion:
-		return fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
+		return "", fmt.Errorf("store: migrate: %w", err)
+	case string(v) != schemaVersion && string(v) != "2":
+		return "", fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
-	return nil
+	return string(v), nil
 }
 
 // dollar rewrites ? placeholders as $n. The queries here hold no ? in

@@ -1,0 +1,102 @@
+package collector
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+)
+
+// exportLine is one line of /api/reports.ndjson: the report's wire fields
+// (usage.UsageData's names; extra base64, as on the wire) and when the
+// collector received it.
+type exportLine struct {
+	Version      string    `json:"version"`
+	Arch         string    `json:"arch"`
+	OS           string    `json:"os"`
+	ClusterID    string    `json:"cluster_id"`
+	ServerID     string    `json:"server_id"`
+	Uptime       int64     `json:"uptime"`
+	Time         int64     `json:"time"`
+	Extra        []byte    `json:"extra,omitempty"`
+	ExtraOmitted bool      `json:"extra_omitted,omitempty"`
+	Pow          string    `json:"pow"`
+	Received     time.Time `json:"received"`
+}
+
+// handleExport serves GET /api/reports.ndjson?day=YYYY-MM-DD: the stored
+// reports of that UTC day, one JSON object per line, streamed from a row
+// cursor (constant memory), gzip when the client accepts it.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
+	if err := readOnly(r); err != nil {
+		return err
+	}
+	v := r.URL.Query().Get("day")
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return badParam(&paramError{"day", v, "a UTC day, YYYY-MM-DD"})
+	}
+	day := store.DayKey(d)
+	if day > store.DayKey(s.cfg.Now()) {
+		return badParam(&paramError{"day", v, "today or an earlier day"})
+	}
+	// No write deadline for this answer: a day may be large, and the
+	// cursor only advances as fast as the client reads.
+	http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="reports-%s.ndjson"`, v))
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	out := bufio.NewWriterSize(w, 32<<10)
+	var gz *gzip.Writer
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		gz = gzip.NewWriter(w)
+		out.Reset(gz)
+	}
+	enc := json.NewEncoder(out)
+	started := false
+	err = s.store.Export(r.Context(), day, func(rep *store.Report) error {
+		started = true
+		return enc.Encode(exportLine{Version: rep.Version, Arch: rep.Arch, OS: rep.OS, ClusterID: rep.ClusterID,
+			ServerID: rep.ServerID, Uptime: rep.Uptime, Time: rep.ReportTime.Unix(), Extra: rep.Extra,
+			ExtraOmitted: rep.ExtraOmitted, Pow: rep.Stamp, Received: rep.Received})
+	})
+	if err != nil && !started && !errors.Is(err, r.Context().Err()) {
+		// Nothing sent yet: a proper error answer.
+		for _, k := range []string{"Content-Encoding", "Content-Disposition", "Vary"} {
+			h.Del(k)
+		}
+		s.log.Error("collector: export", "err", err)
+		return errUnavailable
+	}
+	if err != nil {
+		// Midway: the client sees a cut stream (no final newline, a
+		// broken gzip trailer); there is nothing better to send.
+		s.log.Warn("collector: export cut", "day", v, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	out.Flush()
+	if gz != nil {
+		gz.Close()
+	}
+	return nil
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}

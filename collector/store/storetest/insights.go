@@ -1,0 +1,221 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/store"
+)
+
+// channelPayload is a gateway payload with an install channel.
+func channelPayload(endpoints, backends int, mode, libc string, namespaces map[string]int) []byte {
+	m := map[string]any{"endpoints": endpoints, "backends": backends, "methods": map[string]int{"GET": endpoints},
+		"namespaces": namespaces, "async_agents": 0}
+	if mode != "" {
+		m["mode"], m["libc"] = mode, libc
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// insightsFleet is three clusters over two weeks: A (two servers, plugin
+// on musl, a legacy namespace), B (decorator on glibc), C (a payload of
+// an earlier version, no channel).
+func insightsFleet(t *testing.T, s store.Store) {
+	at := func(h int) time.Time { return fleetNow.Add(-time.Duration(h) * time.Hour) }
+	up := func(r *store.Report, uptime int64, version string, extra []byte) *store.Report {
+		r.Uptime, r.Version, r.Extra = uptime, version, extra
+		return r
+	}
+	aOld := channelPayload(10, 10, "plugin", "musl", map[string]int{"router": 1})
+	aNew := channelPayload(10, 30, "plugin", "musl", map[string]int{"router": 1, "github.com/devopsfaith/krakend-httpcache": 2})
+	insertAll(t, s,
+		up(report("A", "a1", at(7*24)), 50, "2.13.2", aOld),
+		up(report("A", "a1", at(5)), 100, "2.13.2", aNew),
+		up(report("A", "a2", at(4)), 5000, "2.13.2", aNew),
+		up(report("B", "b1", at(3)), 30, "2.12.0", channelPayload(3, 3, "decorator", "glibc", map[string]int{"router": 1})),
+		up(report("C", "c1", at(2)), 7, "2.13.2", gateway(20, 40, map[string]int{"GET": 1}, map[string]int{"auth/validator": 1})),
+	)
+}
+
+// testInsights: features_weekly, feature_versions, cluster_versions,
+// channels and distributions.
+func testInsights(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	st := stats(t, s, fleetNow)
+
+	wf := st.FeaturesWeekly
+	if len(wf) != store.Weeks {
+		t.Fatalf("features_weekly has %d weeks, want %d", len(wf), store.Weeks)
+	}
+	byName := func(w store.WeekFeatures) map[string]int64 {
+		m := map[string]int64{}
+		for _, f := range w.Features {
+			m[f.Value] = f.Clusters
+		}
+		return m
+	}
+	if got, want := byName(wf[len(wf)-1]), map[string]int64{"router": 2, "qos/http-cache": 1, "auth/validator": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("features_weekly this week %v, want %v", got, want)
+	}
+	if got, want := byName(wf[len(wf)-2]), map[string]int64{"router": 1, "qos/http-cache": 0, "auth/validator": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("features_weekly last week %v, want %v", got, want)
+	}
+	if wf[len(wf)-1].ActiveClusters != 3 || wf[len(wf)-2].ActiveClusters != 1 || wf[len(wf)-1].Week != store.WeekLabel(store.WeekKey(store.DayKey(fleetNow))) {
+		t.Errorf("features_weekly weeks %+v, %+v: want 1 then 3 active clusters, ending this week", wf[len(wf)-2], wf[len(wf)-1])
+	}
+
+	fv := map[string][]store.Size{}
+	for _, f := range st.FeatureVersions {
+		fv[f.Feature] = f.Versions
+	}
+	wantFV := map[string][]store.Size{
+		"router":         {{Value: "2.12.0", Clusters: 1}, {Value: "2.13.2", Clusters: 1}},
+		"qos/http-cache": {{Value: "2.13.2", Clusters: 1}},
+		"auth/validator": {{Value: "2.13.2", Clusters: 1}},
+	}
+	if !reflect.DeepEqual(fv, wantFV) {
+		t.Errorf("feature_versions %+v\nwant %+v", fv, wantFV)
+	}
+	if want := []store.Size{{Value: "2.13.2", Clusters: 2}, {Value: "2.12.0", Clusters: 1}}; !reflect.DeepEqual(st.ClusterVersions, want) {
+		t.Errorf("cluster_versions %+v, want %+v", st.ClusterVersions, want)
+	}
+
+	wantCh := store.Channels{
+		Mode: []store.Feature{{Value: "plugin", Clusters: 1, Servers: 2}, {Value: "decorator", Clusters: 1, Servers: 1},
+			{Value: "unknown", Clusters: 1, Servers: 1}},
+		Libc: []store.Feature{{Value: "musl", Clusters: 1, Servers: 2}, {Value: "glibc", Clusters: 1, Servers: 1},
+			{Value: "unknown", Clusters: 1, Servers: 1}},
+		Channel: []store.Feature{{Value: "plugin/musl", Clusters: 1, Servers: 2}, {Value: "decorator/glibc", Clusters: 1, Servers: 1},
+			{Value: "unknown/unknown", Clusters: 1, Servers: 1}},
+	}
+	if !reflect.DeepEqual(st.Channels, wantCh) {
+		t.Errorf("channels %+v\nwant     %+v", st.Channels, wantCh)
+	}
+
+	d := st.Distributions
+	wantUp := []store.Percentiles{{Value: "2.13.2", N: 3, P50: 100, P90: 5000, P99: 5000}, {Value: "2.12.0", N: 1, P50: 30, P90: 30, P99: 30}}
+	if !reflect.DeepEqual(d.UptimeByVersion, wantUp) {
+		t.Errorf("uptime_by_version %+v, want %+v", d.UptimeByVersion, wantUp)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want store.Percentiles
+	}{
+		{"endpoints", d.EndpointsPerCluster, store.Percentiles{N: 3, P50: 10, P90: 20, P99: 20}},
+		{"backends", d.BackendsPerCluster, store.Percentiles{N: 3, P50: 30, P90: 40, P99: 40}},
+		{"servers", d.ServersPerCluster, store.Percentiles{N: 3, P50: 1, P90: 2, P99: 2}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s per cluster %+v, want %+v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// MigrateFromSchema2 checks that a database of schema 2 opens: it
+// turns the database behind open into one of schema 2 (the tables and
+// rows schema 3 added, dropped), reopens it, and checks that the new
+// breakdowns are derived from what schema 2 kept and stay exact as its
+// servers and clusters move on. db is a second handle on the database.
+func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	before := stats(t, s, fleetNow)
+	s.Close()
+	for _, q := range []string{
+		`DROP TABLE week_features`,
+		`DROP TABLE latest_pairs`,
+		`DROP TABLE latest_pairs_weeks`,
+		`ALTER TABLE servers DROP COLUMN uptime`,
+		`DELETE FROM latest WHERE kind IN ('up', 'channel', 'c.channel', 'c.version', 'c.fver', 'c.ep', 'c.be', 'c.srv')`,
+		`DELETE FROM latest_weeks WHERE kind IN ('up', 'channel', 'c.channel', 'c.version', 'c.fver', 'c.ep', 'c.be', 'c.srv')`,
+		`UPDATE meta SET value = '2' WHERE key = 'schema'`,
+	} {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("make schema 2: %s: %v", q, err)
+		}
+	}
+	s = mustOpen(t, open)
+	after := stats(t, s, fleetNow)
+	if !reflect.DeepEqual(after.Channels, before.Channels) || !reflect.DeepEqual(after.FeatureVersions, before.FeatureVersions) ||
+		!reflect.DeepEqual(after.ClusterVersions, before.ClusterVersions) ||
+		after.Distributions.EndpointsPerCluster != before.Distributions.EndpointsPerCluster ||
+		after.Distributions.ServersPerCluster != before.Distributions.ServersPerCluster {
+		t.Errorf("after migration\n%+v %+v %+v\nwant\n%+v %+v %+v", after.Channels, after.FeatureVersions, after.Distributions,
+			before.Channels, before.FeatureVersions, before.Distributions)
+	}
+	if len(after.Distributions.UptimeByVersion) != 0 {
+		t.Errorf("uptime of schema-2 rows %+v, want none (schema 2 kept no uptime)", after.Distributions.UptimeByVersion)
+	}
+	// Every server reports again, a day later: each moves off its
+	// migrated row, which must have been there.
+	next := fleetNow.Add(24 * time.Hour)
+	for _, id := range [][2]string{{"A", "a1"}, {"A", "a2"}, {"B", "b1"}, {"C", "c1"}} {
+		insertAll(t, s, report(id[0], id[1], next.Add(-time.Hour)))
+	}
+	st := stats(t, s, next)
+	var servers, clusters int64
+	for _, c := range st.Channels.Channel {
+		servers += c.Servers
+		clusters += c.Clusters
+	}
+	if servers != 4 || clusters != 3 {
+		t.Errorf("channels after every ID moved: %d servers, %d clusters, want 4 and 3: %+v", servers, clusters, st.Channels.Channel)
+	}
+	if got := st.Distributions.UptimeByVersion; len(got) != 1 || got[0].N != 4 {
+		t.Errorf("uptime after every server reported again: %+v, want 4 servers of v2.6.0", got)
+	}
+	if got := st.Distributions.ServersPerCluster; got.N != 3 {
+		t.Errorf("servers per cluster after the move: %+v, want 3 clusters", got)
+	}
+}
+
+// testExport: Export yields the reports of one UTC day, every field as
+// stored, in the order stored, and none of another day.
+func testExport(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	day := store.DayKey(fleetNow)
+	start := time.Unix(day*86400, 0).UTC()
+	var want []*store.Report
+	insertAll(t, s, report("A", "before", start.Add(-time.Millisecond)))
+	for i, off := range []time.Duration{0, time.Hour, 23*time.Hour + 59*time.Minute} {
+		r := report("A", "s"+string(rune('0'+i)), start.Add(off))
+		r.Extra = []byte(`{"endpoints":1}`)
+		if i == 1 {
+			r.Extra, r.ExtraOmitted = nil, true
+		}
+		insertAll(t, s, r)
+		want = append(want, r)
+	}
+	insertAll(t, s, report("A", "after", start.Add(24*time.Hour)))
+	var got []store.Report
+	err := s.Export(context.Background(), day, func(r *store.Report) error {
+		c := *r
+		c.Extra = append([]byte(nil), r.Extra...)
+		got = append(got, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("exported %d reports, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.ServerID != w.ServerID || !g.Received.Equal(w.Received) || g.Stamp != w.Stamp || g.Uptime != w.Uptime ||
+			!g.ReportTime.Equal(w.ReportTime) || string(g.Extra) != string(w.Extra) || g.ExtraOmitted != w.ExtraOmitted ||
+			g.Version != w.Version || g.OS != w.OS || g.Arch != w.Arch || g.ClusterID != w.ClusterID {
+			t.Errorf("report %d: got %+v, want %+v", i, g, *w)
+		}
+	}
+	n := 0
+	if err := s.Export(context.Background(), day+5, func(*store.Report) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("a day without reports: %d reports, %v", n, err)
+	}
+}
