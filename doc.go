@@ -23,10 +23,20 @@
 //
 // # Identity and privacy
 //
-// The cluster ID is a name-based UUID of lura's ServiceConfig.Hash (port,
-// name and this reporter's block left out), the server ID one of the
-// machine ID (else the hostname) and the port; see [ClusterID] and
-// [ServerID]. The extra payload is a [Payload]: counts only.
+// The cluster ID is a name-based UUID of a digest of the parsed config
+// that no host changes ([ConfigDigest]: the same config gives the same ID
+// in every KrakenD release, glibc or musl, lura v2 or v3), the server ID
+// one of the machine ID (else the hostname) and the port; see [ClusterID]
+// and [ServerID]. The extra payload is a [Payload]: counts and fixed words
+// only, every component under its current name.
+//
+// # Where the logic lives
+//
+// This package is only the lura v2 glue. The extension itself (config,
+// IDs, payload, the reporter's start and stop) is package
+// [github.com/krakend-usage/krakend-usage/usage/krakend], which knows no
+// lura version; module github.com/krakend-usage/krakend-usage/lura3 binds
+// it to lura v3.
 //
 // # Off switches
 //
