@@ -45,7 +45,7 @@ func TestRegisterer(t *testing.T) {
 	if got, want := reports[0].Data.ServerID, ServerID(krakend.InstanceIdentity(), 9000); got != want {
 		t.Errorf("got server ID %s, want %s (port from -p)", got, want)
 	}
-	if got, want := string(reports[0].Data.Extra), string(NewPayload(gc).JSON()); got != want {
+	if got, want := string(reports[0].Data.Extra), string(sentPayload(gc, krakend.ModePlugin)); got != want {
 		t.Errorf("got payload %s, want %s", got, want)
 	}
 	if n := strings.Count(buf.String(), "[PLUGIN: krakend-usage] Starting the usage reporter"); n != 1 {
