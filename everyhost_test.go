@@ -3,6 +3,7 @@ package krakendusage
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,7 @@ type crossHost struct {
 	name      string
 	bin       string
 	pluginDir string
+	channel   string // mode/libc it must report, as the collector shows it
 }
 
 // gateway3 builds the lura v3 example gateway of the lura3 module, with
@@ -117,11 +119,64 @@ func gateway3(t testing.TB) string {
 	return r.path
 }
 
+// realCollector builds the usage-collector of collector/ and runs it on a
+// loopback port with a SQLite file, until the test ends.
+func realCollector(t testing.TB) string {
+	t.Helper()
+	buildMu.Lock()
+	r, ok := buildDone["collector"]
+	if !ok {
+		path := filepath.Join(buildDir, "usage-collector")
+		cmd := exec.Command("go", "build", "-o", path, "./cmd/usage-collector")
+		cmd.Dir = "collector"
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			r = buildResult{out: fmt.Sprintf("%v\n%s", err, out)}
+		} else {
+			r = buildResult{path: path}
+		}
+		buildDone["collector"] = r
+	}
+	buildMu.Unlock()
+	if r.out != "" {
+		t.Fatalf("building the collector: %s", r.out)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(r.path, "-listen", addr, "-db", "sqlite:"+filepath.Join(t.TempDir(), "usage.db"))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("collector log:\n%s", out.String())
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector is not up after 30s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // firstReport runs host on the every-component config until its first
 // report and returns the cluster ID and the payload, without mode and libc.
-func firstReport(t *testing.T, h crossHost, backendURL string) (string, krakend.Payload) {
+func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string, krakend.Payload) {
 	t.Helper()
 	col := newTestCollector(t, 20)
+	col.upstream = upstream
 	e := &e2e{host: gatewayHost{name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
 	file := everyComponentConfig(t, e.dir, h.pluginDir, freePort(t), col, backendURL)
 	g := e.start(t, col, file, nil)
@@ -146,33 +201,37 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every gateway")
 	}
-	hosts := []crossHost{{name: "example gateway", bin: targetBuild(t, "gateway"), pluginDir: filepath.Dir(targetBuild(t, "plugin"))}}
-	for _, kh := range []struct{ name, env, plugin string }{
-		{"KrakenD", "KRAKEND_BIN", "plugin"},
-		{"KrakenD musl", "KRAKEND_MUSL_BIN", "plugin-musl"},
+	hosts := []crossHost{{name: "example gateway", bin: targetBuild(t, "gateway"), pluginDir: filepath.Dir(targetBuild(t, "plugin")), channel: "plugin/glibc"}}
+	for _, kh := range []struct{ name, env, plugin, channel string }{
+		{"KrakenD", "KRAKEND_BIN", "plugin", "plugin/glibc"},
+		{"KrakenD musl", "KRAKEND_MUSL_BIN", "plugin-musl", "plugin/musl"},
 	} {
 		if bin := os.Getenv(kh.env); bin != "" {
-			hosts = append(hosts, crossHost{name: kh.name, bin: bin, pluginDir: filepath.Dir(targetBuild(t, kh.plugin))})
+			hosts = append(hosts, crossHost{name: kh.name, bin: bin, pluginDir: filepath.Dir(targetBuild(t, kh.plugin)), channel: kh.channel})
 		} else if requireKrakenD() {
 			t.Fatalf("%s is not set (USAGE_TEST_REQUIRE_KRAKEND is set: every host must be compared)", kh.env)
 		} else {
 			t.Logf("%s is not set: %s is not among the hosts compared", kh.env, kh.name)
 		}
 	}
-	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t)})
+	// Built with CGO_ENABLED=0: no C library.
+	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t), channel: "decorator/none"})
 
 	type result struct {
 		cluster string
 		payload krakend.Payload
 	}
 	backend := newTestBackend(t).URL
+	// Every host reports, through a recording relay, to one real collector,
+	// whose install channels must then count each host once.
+	collector := realCollector(t)
 	var mu sync.Mutex
 	got := map[string]result{}
 	t.Run("hosts", func(t *testing.T) {
 		for _, h := range hosts {
 			t.Run(h.name, func(t *testing.T) {
 				t.Parallel()
-				c, p := firstReport(t, h, backend)
+				c, p := firstReport(t, h, backend, collector)
 				mu.Lock()
 				got[h.name] = result{c, p}
 				mu.Unlock()
@@ -212,4 +271,38 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 		}
 	}
 	t.Logf("cluster %s in %d hosts", ref.cluster, len(hosts))
+	checkChannels(t, collector, hosts)
+}
+
+// checkChannels compares the collector's install channels with the hosts
+// that reported: one server per host, each under its mode and libc.
+func checkChannels(t *testing.T, collector string, hosts []crossHost) {
+	t.Helper()
+	want := map[string]int64{}
+	for _, h := range hosts {
+		want[h.channel]++
+	}
+	var stats struct {
+		Channels struct {
+			Channel []struct {
+				Value   string `json:"value"`
+				Servers int64  `json:"servers"`
+			} `json:"channel"`
+		} `json:"channels"`
+	}
+	resp, err := http.Get(collector + "/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, c := range stats.Channels.Channel {
+		got[c.Value] = c.Servers
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the collector's channels: %v, want %v (one server per host)", got, want)
+	}
 }

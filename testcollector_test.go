@@ -1,6 +1,7 @@
 package krakendusage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,31 @@ type testCollector struct {
 	// down is how many requests are still answered with a proxy's HTML
 	// error page, as a collector behind a load balancer that is down.
 	down int
+	// upstream, when set, is a real collector: sessions and reports are
+	// recorded, then relayed to it, and its answer is the answer.
+	upstream string
+}
+
+// relay forwards body to the upstream collector's path and copies its
+// answer to w. It reports whether the upstream accepted it (200).
+func (c *testCollector) relay(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, c.upstream+r.URL.Path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", r.UserAgent())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.fail("relay: " + err.Error())
+		http.Error(w, `{"message":"relay failed"}`, http.StatusBadGateway)
+		return false
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		c.fail(fmt.Sprintf("the collector answered %s %d", r.URL.Path, resp.StatusCode))
+	}
+	return resp.StatusCode == http.StatusOK
 }
 
 func newTestCollector(t testing.TB, bits uint) *testCollector {
@@ -106,6 +132,14 @@ func (c *testCollector) session(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message":"bad request"}`, http.StatusBadRequest)
 		return
 	}
+	if c.upstream != "" {
+		if c.relay(w, r, body) {
+			c.mu.Lock()
+			c.sessions = append(c.sessions, in)
+			c.mu.Unlock()
+		}
+		return
+	}
 	c.mu.Lock()
 	token := fmt.Sprintf("token-%d", len(c.sessions))
 	c.sessions = append(c.sessions, in)
@@ -121,6 +155,14 @@ func (c *testCollector) report(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		c.fail("report: " + err.Error())
 		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if c.upstream != "" {
+		if c.relay(w, r, body) {
+			c.mu.Lock()
+			c.reports = append(c.reports, in)
+			c.mu.Unlock()
+		}
 		return
 	}
 	c.mu.Lock()

@@ -34,12 +34,13 @@ func libcFromMaps(file string) string {
 		if len(fields) < 6 {
 			continue
 		}
-		base := fields[len(fields)-1]
-		if i := strings.LastIndexByte(base, '/'); i >= 0 {
-			base = base[i+1:]
-		}
+		path := fields[len(fields)-1]
+		base := path[strings.LastIndexByte(path, '/')+1:]
+		libcLike := strings.HasPrefix(base, "libc.") || strings.HasPrefix(base, "libc-") || strings.HasPrefix(base, "ld-")
 		switch {
-		case strings.HasPrefix(base, "ld-musl-"), strings.HasPrefix(base, "libc.musl-"):
+		// Alpine maps /lib/ld-musl-x86_64.so.1; Debian's musl maps it
+		// through its symlink, /usr/lib/x86_64-linux-musl/libc.so.
+		case libcLike && strings.Contains(path, "musl"):
 			return LibcMusl
 		case strings.HasPrefix(base, "libc.so.6"), strings.HasPrefix(base, "libc-2."), strings.HasPrefix(base, "ld-linux"):
 			found = LibcGlibc

@@ -97,7 +97,8 @@ func TestLibcFromMaps(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, maps, want string }{
 		{"glibc", "7f00-7f01 r-xp 00000000 fd:00 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f02-7f03 r--p 00000000 fd:00 2 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n", LibcGlibc},
-		{"musl", "7f00-7f01 r-xp 00000000 fd:00 1 /lib/ld-musl-x86_64.so.1\n", LibcMusl},
+		{"musl (Alpine)", "7f00-7f01 r-xp 00000000 fd:00 1 /lib/ld-musl-x86_64.so.1\n", LibcMusl},
+		{"musl (Debian's musl-tools)", "7f00-7f01 r-xp 00000000 fd:00 1 /usr/lib/x86_64-linux-musl/libc.so\n", LibcMusl},
 		{"musl after glibc-looking names", "7f00-7f01 r-xp 00000000 fd:00 1 /opt/libc.so.6.txt\n7f02-7f03 r-xp 00000000 fd:00 2 /lib/ld-musl-aarch64.so.1\n", LibcMusl},
 		{"static", "00400000-00401000 r-xp 00000000 fd:00 1 /usr/bin/krakend\n7ffd-7ffe rw-p 00000000 00:00 0 [stack]\n", LibcNone},
 	} {
