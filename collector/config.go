@@ -24,6 +24,8 @@ const (
 	DefaultSessionRate  = 10
 	DefaultSessionBurst = 200 // a fleet behind one NAT address restarting together
 	DefaultMaxClients   = 100_000
+	DefaultIPv4Prefix   = 32 // an IPv4 client is its address
+	DefaultIPv6Prefix   = 64 // an IPv6 client is its /64, the smallest network a site gets
 
 	// smallBody is the largest body read from the small-body budget: every
 	// report but a first one with a big extra payload.
@@ -77,10 +79,15 @@ type Config struct {
 	// how many it may open at once (default 200).
 	SessionRate  float64
 	SessionBurst int
-	// MaxClients bounds the IP addresses the rate limiter remembers
-	// (default 100,000); the least recently seen is forgotten first.
-	// They are kept in memory only.
+	// MaxClients bounds the client networks the rate limiter remembers
+	// (default 100,000). Only a client whose bucket has refilled is
+	// forgotten, the least recently seen first; while none has, new
+	// clients share one bucket. They are kept in memory only.
 	MaxClients int
+	// IPv4Prefix and IPv6Prefix are the prefix lengths that make one
+	// client (defaults 32 and 64): the session limiter and the body
+	// budget count per client network, not per address.
+	IPv4Prefix, IPv6Prefix int
 	// ClientIPHeader, when set (e.g. X-Forwarded-For), names the header
 	// carrying the client address, for collectors behind a proxy. It is
 	// believed only from TrustedProxies, which it requires.
@@ -153,6 +160,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxClients == 0 {
 		c.MaxClients = DefaultMaxClients
 	}
+	if c.IPv4Prefix == 0 {
+		c.IPv4Prefix = DefaultIPv4Prefix
+	}
+	if c.IPv6Prefix == 0 {
+		c.IPv6Prefix = DefaultIPv6Prefix
+	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
@@ -185,6 +198,10 @@ func (c *Config) check() error {
 		return &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
 	case c.MaxClients < 1:
 		return &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
+	case c.IPv4Prefix < 8 || c.IPv4Prefix > 32:
+		return &ConfigError{"IPv4Prefix", fmt.Sprint(c.IPv4Prefix), "want 8 to 32"}
+	case c.IPv6Prefix < 16 || c.IPv6Prefix > 128:
+		return &ConfigError{"IPv6Prefix", fmt.Sprint(c.IPv6Prefix), "want 16 to 128"}
 	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
 		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
 	case len(c.Secret) < minSecret:

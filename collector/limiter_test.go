@@ -97,3 +97,32 @@ func TestLimiterEvictionKeepsLimited(t *testing.T) {
 		t.Errorf("the limited client after 100 others: got %d, want 429 still", code)
 	}
 }
+// TestSessionLimitIPv6PrefixConfigurable: with IPv6Prefix 128 every
+// address is a client of its own.
+func TestSessionLimitIPv6PrefixConfigurable(t *testing.T) {
+	e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 1, IPv6Prefix: 128})
+	for i := range 5 {
+		if code := e.sessionFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1)); code != 200 {
+			t.Errorf("address %d of one /64 with IPv6Prefix 128: got %d, want 200", i, code)
+		}
+	}
+}
+
+
+// TestLimiterFullSharesOverflow: while every remembered client is still
+// limited, new clients share one bucket instead of evicting anyone.
+func TestLimiterFullSharesOverflow(t *testing.T) {
+	e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 2, MaxClients: 10})
+	for i := range 10 {
+		e.sessionFrom(fmt.Sprintf("192.0.2.%d", i))
+	}
+	issued := 0
+	for i := range 20 {
+		if e.sessionFrom(fmt.Sprintf("198.51.100.%d", i)) == 200 {
+			issued++
+		}
+	}
+	if issued != 2 {
+		t.Errorf("20 newcomers to a full limiter got %d sessions, want one shared burst, 2", issued)
+	}
+}

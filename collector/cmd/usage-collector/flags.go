@@ -47,6 +47,7 @@ type options struct {
 	fleetMetrics                bool
 	sessionRate                 float64
 	sessionBurst, maxClients    int
+	ipv4Prefix, ipv6Prefix      int
 	maxConns                    int
 	version                     bool
 }
@@ -69,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.sessionRate, "session-rate", collector.DefaultSessionRate, "sessions per second per client IP, on average (negative: no limit)")
 	fs.IntVar(&o.sessionBurst, "session-burst", collector.DefaultSessionBurst, "sessions a client IP may open at once")
 	fs.IntVar(&o.maxClients, "max-clients", collector.DefaultMaxClients, "client IPs the rate limiter remembers (in memory only)")
+	fs.IntVar(&o.ipv4Prefix, "ipv4-prefix", collector.DefaultIPv4Prefix, "prefix length of one IPv4 client, for the session limit, the body budget and the connection limit (8 to 32)")
+	fs.IntVar(&o.ipv6Prefix, "ipv6-prefix", collector.DefaultIPv6Prefix, "prefix length of one IPv6 client: its addresses share its limits (16 to 128)")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
@@ -161,6 +164,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		TokenTTL: ttl, QueueTimeout: o.queueTimeout,
 		SessionPath: o.sessionPath, ReportPath: o.reportPath,
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
+		IPv4Prefix: o.ipv4Prefix, IPv6Prefix: o.ipv6Prefix,
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
@@ -183,6 +187,7 @@ var flagOf = map[string]string{
 	"Bits": "-bits", "MaxBody": "-max-body", "BodyMemory": "-body-memory", "Expiration": "-expiration",
 	"TokenTTL": "-token-ttl", "QueueTimeout": "-queue-timeout", "SessionPath": "-session-path",
 	"ReportPath": "-report-path", "SessionBurst": "-session-burst", "MaxClients": "-max-clients",
+	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
 }
 
