@@ -97,6 +97,7 @@ func TestLimiterEvictionKeepsLimited(t *testing.T) {
 		t.Errorf("the limited client after 100 others: got %d, want 429 still", code)
 	}
 }
+
 // TestSessionLimitIPv6PrefixConfigurable: with IPv6Prefix 128 every
 // address is a client of its own.
 func TestSessionLimitIPv6PrefixConfigurable(t *testing.T) {
@@ -107,7 +108,6 @@ func TestSessionLimitIPv6PrefixConfigurable(t *testing.T) {
 		}
 	}
 }
-
 
 // TestLimiterFullSharesOverflow: while every remembered client is still
 // limited, new clients share one bucket instead of evicting anyone.

@@ -19,6 +19,8 @@ const (
 	reasonContentType  = "content_type"
 	reasonTooLarge     = "too_large"
 	reasonBusy         = "busy"
+	reasonClientBusy   = "client_busy"
+	reasonSlowBody     = "slow_body"
 	reasonBadJSON      = "bad_json"
 	reasonBadField     = "bad_field"
 	reasonBadToken     = "bad_token"
@@ -35,7 +37,7 @@ const (
 )
 
 var rejectReasons = []string{
-	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonBadJSON, reasonBadField,
+	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonClientBusy, reasonSlowBody, reasonBadJSON, reasonBadField,
 	reasonBadToken, reasonExpiredToken, reasonIDMismatch, reasonStale, reasonMalformed, reasonVersion,
 	reasonWeak, reasonDate, reasonResource, reasonInsufficient, reasonStore,
 }

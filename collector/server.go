@@ -22,6 +22,7 @@ type Server struct {
 	tokens  *signer
 	limiter *limiter
 	bodies  *bodyGate
+	full    *saturation
 	writes  *writeWatch
 	logs    *logLimiter
 	metrics *metrics
@@ -41,7 +42,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		cfg:     cfg,
 		store:   st,
 		tokens:  &signer{key: cfg.Secret, ttl: cfg.TokenTTL},
-		bodies:  newBodyGate(cfg.BodyMemory),
+		full:    &saturation{},
 		writes:  &writeWatch{inflight: map[uint64]time.Time{}},
 		logs:    newLogLimiter(),
 		metrics: newMetrics(),
@@ -49,6 +50,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
+	s.bodies = newBodyGate(cfg.BodyMemory, cfg.MaxBody, s.full)
 	if cfg.SessionRate > 0 {
 		s.limiter = newLimiter(cfg.SessionRate, cfg.SessionBurst, cfg.MaxClients)
 	}
@@ -140,6 +142,10 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 
 // handleHealth answers 200 when the database answers and no write has
 // been waiting longer than Config.StallAfter, 503 saying which otherwise.
+// A saturated intake (clients refused for lack of body budget or
+// connection slots in the last 10 s) is said in the answer, which stays
+// 200: the collector works, and a load balancer taking it out of rotation
+// for an attack would finish the attacker's job.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if oldest := s.writes.oldest(s.cfg.Now()); oldest > s.cfg.StallAfter {
 		return &apiError{code: http.StatusServiceUnavailable, reason: "stalled", retryAfter: 5,
@@ -151,7 +157,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("collector: health check", "err", err)
 		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	ans := map[string]string{"status": "ok", "intake": "ok"}
+	if st := s.full.state(time.Now()); st != "" {
+		ans["intake"], ans["saturated"] = "saturated", st
+	}
+	writeJSON(w, http.StatusOK, ans)
 	return nil
 }
 

@@ -43,4 +43,3 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 	})
 	return nil
 }
-

@@ -1,8 +1,8 @@
 package collector
 
 import (
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"

@@ -48,7 +48,7 @@ type options struct {
 	sessionRate                 float64
 	sessionBurst, maxClients    int
 	ipv4Prefix, ipv6Prefix      int
-	maxConns                    int
+	maxConns, maxClientConns    int
 	version                     bool
 }
 
@@ -75,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.IntVar(&o.maxClientConns, "max-client-conns", 0, "open intake connections of one client network (see -ipv6-prefix), at most; 0: a quarter of -max-conns, at least 8")
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
@@ -110,6 +111,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.maxConns < 16 {
 		return nil, fmt.Errorf("%w: -max-conns %d: want at least 16", errUsage, o.maxConns)
+	}
+	if o.maxClientConns < 0 {
+		return nil, fmt.Errorf("%w: -max-client-conns %d: want 0 (a quarter of -max-conns) or more", errUsage, o.maxClientConns)
 	}
 	if _, err := o.level(); err != nil {
 		return nil, err
@@ -150,6 +154,14 @@ func (o *options) trustedProxies() ([]netip.Prefix, error) {
 		return nil, fmt.Errorf("%w: -client-ip-header %q needs -trusted-proxies: anyone could otherwise choose their address", errUsage, o.clientIPHeader)
 	}
 	return ps, nil
+}
+
+// clientConns is the connection limit of one client network.
+func (o *options) clientConns() int {
+	if o.maxClientConns > 0 {
+		return min(o.maxClientConns, o.maxConns)
+	}
+	return max(8, o.maxConns/4)
 }
 
 // config is the collector.Config the options describe.
