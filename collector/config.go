@@ -33,13 +33,13 @@ const (
 	// maxSessionBody bounds a session request: two IDs of at most
 	// usage.MaxIDLen characters fit many times over.
 	maxSessionBody = 4 << 10
-	// maxStamp bounds the pow field. A real stamp is a session token, a
+	// MaxStamp bounds the pow field. A real stamp is a session token, a
 	// 44-character hash, a salt and a counter: a few hundred bytes.
 	// hashcash.Parse takes up to 4 KiB, which PostgreSQL's unique index on
 	// the stamp refuses past about 2.7 KB.
-	maxStamp = 1024
-	// minSecret is the shortest token-signing key.
-	minSecret = 16
+	MaxStamp = 1024
+	// MinSecret is the shortest token-signing key.
+	MinSecret = 16
 )
 
 // Config configures a [Server]. The zero value of every field but Secret
@@ -204,8 +204,8 @@ func (c *Config) check() error {
 		return &ConfigError{"IPv6Prefix", fmt.Sprint(c.IPv6Prefix), "want 16 to 128"}
 	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
 		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
-	case len(c.Secret) < minSecret:
-		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", minSecret)}
+	case len(c.Secret) < MinSecret:
+		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", MinSecret)}
 	}
 	if err := checkPath("SessionPath", c.SessionPath); err != nil {
 		return err

@@ -98,8 +98,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.accepted.Inc()
 		s.log.Debug("collector: report stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID, "version", rep.Version)
 	}
-	writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
-	return nil
+	return writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
 }
 
 // verify decodes and checks a report body, and returns what to store.
@@ -127,8 +126,8 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	}
 	// Parse alone is cheap; hashing the data (up to MaxBody of extra) is
 	// not, so a garbage stamp is refused before it.
-	if len(req.Pow) > maxStamp {
-		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", maxStamp)
+	if len(req.Pow) > MaxStamp {
+		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", MaxStamp)
 	}
 	if _, err := hashcash.Parse(req.Pow); err != nil {
 		return nil, stampError(err)

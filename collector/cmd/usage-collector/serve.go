@@ -82,6 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("collector: closing database", "err", err)
 		}
 	}()
+	if incomplete, err := importIncomplete(openCtx, o.db); err != nil {
+		return err
+	} else if incomplete {
+		return fmt.Errorf("collector: %w", errIncomplete)
+	}
 	key, err := secret(openCtx, st)
 	if err != nil {
 		return err
