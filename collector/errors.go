@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -83,16 +84,30 @@ func (s *Server) count(name string, e *apiError) {
 	}
 }
 
-// writeJSON writes v with status code.
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON writes v with status code. v is encoded first: a value that
+// cannot be encoded is returned as an error, for the route to answer 500
+// and log, instead of a 200 with an empty or cut body.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding the answer: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n')) // a write error is the client gone
+	return nil
 }
+
+// maxErrorMessage bounds an error answer's message: with the envelope
+// every error answer stays under 1 KiB.
+const maxErrorMessage = 512
 
 // writeError writes the collector's error reply, {"status":N,"message":...}.
 func writeError(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxErrorMessage {
+		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
+	}
 	writeJSON(w, code, usage.ReportReply{Status: code, Message: msg})
 }

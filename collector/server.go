@@ -161,8 +161,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if st := s.full.state(time.Now()); st != "" {
 		ans["intake"], ans["saturated"] = "saturated", st
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return writeJSON(w, http.StatusOK, ans)
 }
 
 // isJSON reports whether a request's Content-Type, when it has one, is

@@ -37,9 +37,8 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.metrics.sessions.WithLabelValues("issued").Inc()
-	writeJSON(w, http.StatusOK, usage.SessionReply{
+	return writeJSON(w, http.StatusOK, usage.SessionReply{
 		Token: s.tokens.issue(req.ClusterID, req.ServerID, now),
 		Bits:  s.cfg.Bits,
 	})
-	return nil
 }
