@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,6 +63,10 @@ func (s *Server) route(name string, h handler) http.Handler {
 		if e.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 		}
+		if name == "dashboard" {
+			writeErrorPage(w, e.code, e.msg)
+			return
+		}
 		writeError(w, e.code, e.msg)
 	})
 	labels := prometheus.Labels{"handler": name}
@@ -110,4 +115,21 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
 	}
 	writeJSON(w, code, usage.ReportReply{Status: code, Message: msg})
+}
+
+// writeErrorPage is the error answer of the dashboard's pages, read in a
+// browser: a short HTML page with the message and the way back. The
+// /api/* routes keep answering JSON.
+func writeErrorPage(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxErrorMessage {
+		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%d %s · usage collector</title></head>\n"+
+		"<body><h1>%d %s</h1><p>%s</p><p><a href=\"/\">Fleet</a> · <a href=\"/clusters\">Clusters</a></p></body></html>\n",
+		code, http.StatusText(code), code, http.StatusText(code), html.EscapeString(msg))
 }

@@ -107,6 +107,9 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
+	if err := checkKeys(body); err != nil {
+		return nil, err
+	}
 	c, err := s.tokens.verify(req.Token, now)
 	if err != nil {
 		if errors.Is(err, errTokenExpired) {

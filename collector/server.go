@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -123,7 +124,10 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 	if s.cfg.AdminToken == "" {
 		return h
 	}
-	want := []byte(s.cfg.AdminToken)
+	// The digests are compared, not the tokens: ConstantTimeCompare
+	// returns at once for a length that differs, which would tell the
+	// token's length; digests have one length.
+	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := "", false
 		if _, pw, basic := r.BasicAuth(); basic {
@@ -131,7 +135,7 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 		} else if v, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
 			got, ok = v, true
 		}
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="usage-collector admin", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "admin token required")
 			return

@@ -31,6 +31,9 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
+	if err := checkKeys(body); err != nil {
+		return err
+	}
 	for _, id := range []struct{ field, v string }{{"cluster_id", req.ClusterID}, {"server_id", req.ServerID}} {
 		if err := usage.ValidateID(id.field, id.v); err != nil {
 			return fieldError(err)
