@@ -82,7 +82,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: usage-collector [flags]\n\nEvery flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).\nThe token-signing key comes from %s or is generated and kept in the database;\nthe admin routes require \"Authorization: Bearer $%s\" when it is set.\n\n", envPrefix, envPrefix, secretEnv, adminTokenEnv)
+		fmt.Fprintf(fs.Output(), `Usage: usage-collector [flags]
+       usage-collector import -from OLD_DB -db NEW_DB
+                        copy a first-version collector database into a new one
+                        (usage-collector import -h for its flags)
+
+Every flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).
+The token-signing key comes from %s or is generated and kept in the database.
+When %s is set, the dashboard, /api/* and /metrics require it, either
+as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
+(any user name: what a browser asks for).
+
+`, envPrefix, envPrefix, secretEnv, adminTokenEnv)
 		fs.PrintDefaults()
 	}
 	var envErr error
@@ -201,6 +212,7 @@ var flagOf = map[string]string{
 	"ReportPath": "-report-path", "SessionBurst": "-session-burst", "MaxClients": "-max-clients",
 	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
+	"SessionRate": "-session-rate", "Retention": "-retention", "AdminToken": adminTokenEnv,
 }
 
 // configError is a usage error naming the flag of a *collector.ConfigError.

@@ -143,11 +143,14 @@ func TestImportKilledLeavesNoDatabase(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			oldDSN, newDSN, exec := hostileV1(t, kind, oldKey)
 			now := time.Now()
-			exec("BEGIN")
-			for i := range n {
-				exec(v1Insert, now.UnixMilli(), "c1", fmt.Sprintf("s%d", i%500), "2.13.2", "linux", "amd64", 60, now.Unix(), nil, v1Stamp(i))
+			const batch = 500 // rows per INSERT
+			for i := 0; i < n; i += batch {
+				var args []any
+				for j := i; j < i+batch; j++ {
+					args = append(args, now.UnixMilli(), "c1", fmt.Sprintf("s%d", j%500), "2.13.2", "linux", "amd64", 60, now.Unix(), nil, v1Stamp(j))
+				}
+				exec(v1Insert+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch-1), args...)
 			}
-			exec("COMMIT")
 
 			cmd := exec_(t, "import", "-from", oldDSN, "-db", newDSN)
 			if err := cmd.Start(); err != nil {

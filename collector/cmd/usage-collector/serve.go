@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,7 +48,7 @@ func versionString() string {
 // "import", copies an old database into a new one: see runImport), then stops accepting
 // connections, lets in-flight requests finish (up to -shutdown-timeout),
 // commits pending reports and returns nil.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], stdout, stderr)
 	}
@@ -61,6 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	level, _ := o.level()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// From here on a failure (a database that cannot be opened, a port
+	// taken) is one line of the structured log, as the rest of the
+	// collector's output: a driver's multi-line message included.
+	defer func() {
+		if err != nil && !errors.Is(err, errUsage) {
+			log.Error("collector: stopped on an error", "err", err)
+			err = &loggedError{err}
+		}
+	}()
 	kind, path, err := dbKind(o.db)
 	if err != nil {
 		return err
