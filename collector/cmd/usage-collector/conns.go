@@ -16,10 +16,12 @@ import (
 // connections are held so.
 const tarpit = readHeaderTimeout
 
-// minSilence is how long a connection of a network at its limit may wait
-// for a request before a newer one of the same network takes its slot. An
-// idle keep-alive connection is not closed sooner: its client may be
-// about to reuse it, and would see a reset.
+// minSilence is how long a keep-alive connection of a network at its
+// limit stays idle before a newer one of the same network takes its slot:
+// its client may be about to reuse it, and would see a reset. A
+// connection silent since it opened keeps its slot until the header
+// timeout ends it: shedding it would let a client that reconnects at
+// once turn its own slots over as fast as it can dial.
 const minSilence = time.Second
 
 // fairListener bounds the open connections, in all (max) and per client
@@ -33,10 +35,9 @@ const minSilence = time.Second
 //     connection is busy with a request does Accept wait, as
 //     netutil.LimitListener does.
 //   - A network at perClient loses its own oldest idle keep-alive
-//     connection for the new one, or else its oldest connection silent
-//     since it opened, if they have waited a second or more. When it has
-//     neither (every connection of its is busy, or waiting for less than
-//     a second), the new connection is
+//     connection for the new one, if it has been idle a second or more.
+//     When it has none (every connection of its is busy, silent since it
+//     opened, or idle for less than a second), the new connection is
 //     refused: held unread for the tarpit, then closed. Other networks
 //     never lose a slot to it.
 type fairListener struct {
@@ -106,11 +107,6 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 			victim = l.oldestWaiting(func(fc *fairConn) bool {
 				return fc.counted && fc.client == p && fc.served && now.Sub(fc.since) >= minSilence
 			})
-			if victim == nil {
-				victim = l.oldestWaiting(func(fc *fairConn) bool {
-					return fc.counted && fc.client == p && now.Sub(fc.since) >= minSilence
-				})
-			}
 			if victim == nil {
 				l.refuse(c)
 				l.mu.Unlock()
