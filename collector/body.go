@@ -77,7 +77,7 @@ type reservation struct {
 	g      *bodyGate
 	client netip.Prefix
 	sem    *semaphore.Weighted
-	ctx    context.Context // bounds the wait of a small body
+	ctx    context.Context // the request's
 	held   int64
 }
 
@@ -94,8 +94,14 @@ func (rs *reservation) grow(n int64) error {
 	g.mu.Unlock()
 	var err error
 	if rs.sem == g.small {
-		if err = g.small.Acquire(rs.ctx, n); err != nil {
-			err = errBusySmall
+		// Each chunk may wait smallWait for room: a body that is slow to
+		// arrive is the read deadline's business, not the budget's.
+		if !g.small.TryAcquire(n) {
+			ctx, cancel := context.WithTimeout(rs.ctx, smallWait)
+			if g.small.Acquire(ctx, n) != nil {
+				err = errBusySmall
+			}
+			cancel()
 		}
 	} else if !g.large.TryAcquire(n) {
 		err = errBusyLarge
@@ -139,9 +145,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	// The deadline bounds how long a body holds its room and its
 	// connection; net/http sets the connection's next deadline itself.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(min(maxBodyTime, bodyGrace+time.Duration(expect)*time.Second/minBodyRate)))
-	ctx, cancel := context.WithTimeout(r.Context(), smallWait)
-	defer cancel()
-	rs := &reservation{g: s.bodies, client: s.clientNet(r), sem: s.bodies.large, ctx: ctx}
+	rs := &reservation{g: s.bodies, client: s.clientNet(r), sem: s.bodies.large, ctx: r.Context()}
 	if r.ContentLength >= 0 && r.ContentLength <= smallBody {
 		rs.sem = s.bodies.small
 	}

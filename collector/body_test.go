@@ -31,7 +31,7 @@ func holdBody(t *testing.T, e *env, client string, declared, send int) net.Conn 
 // answer reads the reply on c, or fails after a few seconds.
 func answer(t *testing.T, c net.Conn) (int, string) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		return -1, err.Error()
@@ -93,4 +93,31 @@ func (e *env) get(path string) (int, map[string]any, http.Header) {
 	}
 	defer resp.Body.Close()
 	return decode(e.t, resp)
+}
+
+// TestSlowSmallBodyRead: a small body that takes longer than the wait for
+// room, but arrives faster than the minimum rate, is read and judged, not
+// answered 503.
+func TestSlowSmallBodyRead(t *testing.T) {
+	e := proxied(t, Config{})
+	body := `{"token":"bad","pad":"` + strings.Repeat("x", 6000) + `"}`
+	c := holdBody(t, e, "192.0.2.1", len(body), 0)
+	c.Write([]byte(body[:4500]))
+	time.Sleep(smallWait + 500*time.Millisecond)
+	c.Write([]byte(body[4500:]))
+	if code, b := answer(t, c); code != 401 {
+		t.Errorf("a small body arriving over %s: got %d %s, want 401 (read and judged)", smallWait+500*time.Millisecond, code, b)
+	}
+}
+
+// TestTooSlowBodyCut: a body slower than the minimum rate is cut off with
+// 408 once its time is up, and its room given back.
+func TestTooSlowBodyCut(t *testing.T) {
+	e := proxied(t, Config{})
+	c := holdBody(t, e, "192.0.2.1", 1000, 10)
+	start := time.Now()
+	code, b := answer(t, c)
+	if code != 408 || time.Since(start) > bodyGrace+2*time.Second {
+		t.Errorf("a body of 1000 bytes stuck at 10: got %d %s after %s, want 408 within about %s", code, b, time.Since(start), bodyGrace)
+	}
 }
