@@ -20,7 +20,7 @@ import (
 //     declared: room is reserved as the body arrives, in chunks that
 //     double from 4 KiB, so a connection trickling a byte a second holds
 //     4 KiB, not 64 KiB or 2 MiB.
-//   - A body must arrive at MinBodyRate (16 KiB/s) after a grace of 5 s;
+//   - A body must arrive at minBodyRate (16 KiB/s) after a grace of 5 s;
 //     a slower one is cut off (408), so nothing holds room for long.
 //   - One client network holds at most an eighth of the budget (at least
 //     one largest body); past it its own bodies get 503 "too many request
