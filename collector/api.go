@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
@@ -18,8 +19,20 @@ import (
 // paramError is a bad query parameter: 400, naming it.
 type paramError struct{ name, value, want string }
 
+// maxEchoed bounds how much of a bad value an error answer quotes back,
+// so that every error answer stays under 1 KiB however long its input.
+const maxEchoed = 64
+
 func (e *paramError) Error() string {
-	return fmt.Sprintf("invalid %s %q: want %s", e.name, e.value, e.want)
+	return fmt.Sprintf("invalid %s %s: want %s", e.name, echo(e.value), e.want)
+}
+
+// echo quotes at most maxEchoed bytes of v, marking a cut.
+func echo(v string) string {
+	if len(v) <= maxEchoed {
+		return strconv.Quote(v)
+	}
+	return strconv.Quote(strings.ToValidUTF8(v[:maxEchoed], "")) + fmt.Sprintf("… (%d bytes)", len(v))
 }
 
 // intParam reads an optional integer parameter in lo..hi.
@@ -74,8 +87,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return writeJSON(w, http.StatusOK, st)
 }
 
 // csvSeries are the series of /api/stats.csv: a header and the rows.
@@ -155,8 +167,25 @@ func (s *Server) handleStatsCSV(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="usage-%s-%dd.csv"`, name, st.RangeDays))
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cw.WriteAll(series(st)) // a write error is the client gone
+	cw.WriteAll(spreadsheetSafe(series(st))) // a write error is the client gone
 	return nil
+}
+
+// spreadsheetSafe neutralises every cell a spreadsheet would read as a
+// formula (OWASP's rule for CSV injection: a cell beginning with =, +, -,
+// @, TAB or CR) by prefixing a single quote, which spreadsheets show as
+// text and do not display. Reporters choose versions and feature names, and
+// the file is opened by the operator. Numbers are written by the
+// collector and never negative, so no number is changed.
+func spreadsheetSafe(rows [][]string) [][]string {
+	for _, row := range rows {
+		for i, c := range row {
+			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				row[i] = "'" + c
+			}
+		}
+	}
+	return rows
 }
 
 // handleClusters serves GET /api/clusters?limit=&after=.
@@ -169,8 +198,7 @@ func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return writeJSON(w, http.StatusOK, page)
 }
 
 // clusters reads ?after= and returns that page of the cluster list, of
@@ -202,8 +230,7 @@ func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // cluster reads the {id} path value and returns that cluster with at most
@@ -219,7 +246,7 @@ func (s *Server) cluster(r *http.Request, limit int) (*store.ClusterDetail, erro
 	d, err := s.store.Cluster(r.Context(), s.cfg.Now(), id, limit)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, &apiError{code: http.StatusNotFound, reason: "not_found", msg: "no cluster " + strconv.Quote(id)}
+		return nil, &apiError{code: http.StatusNotFound, reason: "not_found", msg: "no cluster " + echo(id)}
 	case err != nil:
 		s.log.Error("collector: cluster", "err", err)
 		return nil, errUnavailable

@@ -25,6 +25,8 @@ const (
 	DefaultSessionRate  = 10
 	DefaultSessionBurst = 200 // a fleet behind one NAT address restarting together
 	DefaultMaxClients   = 100_000
+	DefaultIPv4Prefix   = 32 // an IPv4 client is its address
+	DefaultIPv6Prefix   = 64 // an IPv6 client is its /64, the smallest network a site gets
 	// DefaultPublicMinClusters is k of the public view: an entry seen in
 	// fewer clusters is not shown by name.
 	DefaultPublicMinClusters = 5
@@ -35,13 +37,13 @@ const (
 	// maxSessionBody bounds a session request: two IDs of at most
 	// usage.MaxIDLen characters fit many times over.
 	maxSessionBody = 4 << 10
-	// maxStamp bounds the pow field. A real stamp is a session token, a
+	// MaxStamp bounds the pow field. A real stamp is a session token, a
 	// 44-character hash, a salt and a counter: a few hundred bytes.
 	// hashcash.Parse takes up to 4 KiB, which PostgreSQL's unique index on
 	// the stamp refuses past about 2.7 KB.
-	maxStamp = 1024
-	// minSecret is the shortest token-signing key.
-	minSecret = 16
+	MaxStamp = 1024
+	// MinSecret is the shortest token-signing key.
+	MinSecret = 16
 )
 
 // Config configures a [Server]. The zero value of every field but Secret
@@ -81,10 +83,15 @@ type Config struct {
 	// how many it may open at once (default 200).
 	SessionRate  float64
 	SessionBurst int
-	// MaxClients bounds the IP addresses the rate limiter remembers
-	// (default 100,000); the least recently seen is forgotten first.
-	// They are kept in memory only.
+	// MaxClients bounds the client networks the rate limiter remembers
+	// (default 100,000). Only a client whose bucket has refilled is
+	// forgotten, the least recently seen first; while none has, new
+	// clients share one bucket. They are kept in memory only.
 	MaxClients int
+	// IPv4Prefix and IPv6Prefix are the prefix lengths that make one
+	// client (defaults 32 and 64): the session limiter and the body
+	// budget count per client network, not per address.
+	IPv4Prefix, IPv6Prefix int
 	// ClientIPHeader, when set (e.g. X-Forwarded-For), names the header
 	// carrying the client address, for collectors behind a proxy. It is
 	// believed only from TrustedProxies, which it requires.
@@ -169,6 +176,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxClients == 0 {
 		c.MaxClients = DefaultMaxClients
 	}
+	if c.IPv4Prefix == 0 {
+		c.IPv4Prefix = DefaultIPv4Prefix
+	}
+	if c.IPv6Prefix == 0 {
+		c.IPv6Prefix = DefaultIPv6Prefix
+	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
@@ -204,12 +217,16 @@ func (c *Config) check() error {
 		return &ConfigError{"SessionBurst", fmt.Sprint(c.SessionBurst), "at least 1"}
 	case c.MaxClients < 1:
 		return &ConfigError{"MaxClients", fmt.Sprint(c.MaxClients), "at least 1"}
+	case c.IPv4Prefix < 8 || c.IPv4Prefix > 32:
+		return &ConfigError{"IPv4Prefix", fmt.Sprint(c.IPv4Prefix), "want 8 to 32"}
+	case c.IPv6Prefix < 16 || c.IPv6Prefix > 128:
+		return &ConfigError{"IPv6Prefix", fmt.Sprint(c.IPv6Prefix), "want 16 to 128"}
 	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
 		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
 	case c.PublicMinClusters < 2:
 		return &ConfigError{"PublicMinClusters", fmt.Sprint(c.PublicMinClusters), "at least 2"}
-	case len(c.Secret) < minSecret:
-		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", minSecret)}
+	case len(c.Secret) < MinSecret:
+		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", MinSecret)}
 	}
 	if _, err := store.NewNames(c.Features); err != nil {
 		return &ConfigError{"Features", strings.Join(c.Features, ","), err.Error()}

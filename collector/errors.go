@@ -3,8 +3,10 @@ package collector
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -61,6 +63,10 @@ func (s *Server) route(name string, h handler) http.Handler {
 		if e.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 		}
+		if name == "dashboard" {
+			writeErrorPage(w, e.code, e.msg)
+			return
+		}
 		writeError(w, e.code, e.msg)
 	})
 	labels := prometheus.Labels{"handler": name}
@@ -83,16 +89,47 @@ func (s *Server) count(name string, e *apiError) {
 	}
 }
 
-// writeJSON writes v with status code.
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON writes v with status code. v is encoded first: a value that
+// cannot be encoded is returned as an error, for the route to answer 500
+// and log, instead of a 200 with an empty or cut body.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding the answer: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n')) // a write error is the client gone
+	return nil
 }
+
+// maxErrorMessage bounds an error answer's message: with the envelope
+// every error answer stays under 1 KiB.
+const maxErrorMessage = 512
 
 // writeError writes the collector's error reply, {"status":N,"message":...}.
 func writeError(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxErrorMessage {
+		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
+	}
 	writeJSON(w, code, usage.ReportReply{Status: code, Message: msg})
+}
+
+// writeErrorPage is the error answer of the dashboard's pages, read in a
+// browser: a short HTML page with the message and the way back. The
+// /api/* routes keep answering JSON.
+func writeErrorPage(w http.ResponseWriter, code int, msg string) {
+	if len(msg) > maxErrorMessage {
+		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%d %s · usage collector</title></head>\n"+
+		"<body><h1>%d %s</h1><p>%s</p><p><a href=\"/\">Fleet</a> · <a href=\"/clusters\">Clusters</a></p></body></html>\n",
+		code, http.StatusText(code), code, http.StatusText(code), html.EscapeString(msg))
 }

@@ -59,7 +59,7 @@ func FuzzReportVerify(f *testing.F) {
 		if len(rep.Extra) > usage.MaxStoredExtra || (rep.ExtraOmitted && rep.Extra != nil) {
 			t.Fatalf("extra of %d bytes kept (omitted: %v)", len(rep.Extra), rep.ExtraOmitted)
 		}
-		if len(rep.Stamp) > maxStamp {
+		if len(rep.Stamp) > MaxStamp {
 			t.Fatalf("accepted a stamp of %d bytes", len(rep.Stamp))
 		}
 	})

@@ -19,6 +19,8 @@ const (
 	reasonContentType  = "content_type"
 	reasonTooLarge     = "too_large"
 	reasonBusy         = "busy"
+	reasonClientBusy   = "client_busy"
+	reasonSlowBody     = "slow_body"
 	reasonBadJSON      = "bad_json"
 	reasonBadField     = "bad_field"
 	reasonBadToken     = "bad_token"
@@ -35,7 +37,7 @@ const (
 )
 
 var rejectReasons = []string{
-	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonBadJSON, reasonBadField,
+	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonClientBusy, reasonSlowBody, reasonBadJSON, reasonBadField,
 	reasonBadToken, reasonExpiredToken, reasonIDMismatch, reasonStale, reasonMalformed, reasonVersion,
 	reasonWeak, reasonDate, reasonResource, reasonInsufficient, reasonStore,
 }
@@ -96,8 +98,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.accepted.Inc()
 		s.log.Debug("collector: report stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID, "version", rep.Version)
 	}
-	writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
-	return nil
+	return writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
 }
 
 // verify decodes and checks a report body, and returns what to store.
@@ -105,6 +106,9 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	var req usage.ReportRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
+	}
+	if err := checkKeys(body); err != nil {
+		return nil, err
 	}
 	c, err := s.tokens.verify(req.Token, now)
 	if err != nil {
@@ -125,8 +129,8 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	}
 	// Parse alone is cheap; hashing the data (up to MaxBody of extra) is
 	// not, so a garbage stamp is refused before it.
-	if len(req.Pow) > maxStamp {
-		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", maxStamp)
+	if len(req.Pow) > MaxStamp {
+		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", MaxStamp)
 	}
 	if _, err := hashcash.Parse(req.Pow); err != nil {
 		return nil, stampError(err)

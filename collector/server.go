@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ type Server struct {
 	tokens  *signer
 	limiter *limiter
 	bodies  *bodyGate
+	full    *saturation
 	writes  *writeWatch
 	logs    *logLimiter
 	metrics *metrics
@@ -43,7 +45,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		cfg:     cfg,
 		store:   st,
 		tokens:  &signer{key: cfg.Secret, ttl: cfg.TokenTTL},
-		bodies:  newBodyGate(cfg.BodyMemory),
+		full:    &saturation{},
 		writes:  &writeWatch{inflight: map[uint64]time.Time{}},
 		logs:    newLogLimiter(),
 		metrics: newMetrics(),
@@ -52,6 +54,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 	}
 	s.names, _ = store.NewNames(cfg.Features) // checked by withDefaults
+	s.bodies = newBodyGate(cfg.BodyMemory, cfg.MaxBody, s.full)
 	if cfg.SessionRate > 0 {
 		s.limiter = newLimiter(cfg.SessionRate, cfg.SessionBurst, cfg.MaxClients)
 	}
@@ -132,7 +135,10 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 	if s.cfg.AdminToken == "" {
 		return h
 	}
-	want := []byte(s.cfg.AdminToken)
+	// The digests are compared, not the tokens: ConstantTimeCompare
+	// returns at once for a length that differs, which would tell the
+	// token's length; digests have one length.
+	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := "", false
 		if _, pw, basic := r.BasicAuth(); basic {
@@ -140,7 +146,7 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 		} else if v, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
 			got, ok = v, true
 		}
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="usage-collector admin", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "admin token required")
 			return
@@ -151,6 +157,10 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 
 // handleHealth answers 200 when the database answers and no write has
 // been waiting longer than Config.StallAfter, 503 saying which otherwise.
+// A saturated intake (clients refused for lack of body budget or
+// connection slots in the last 10 s) is said in the answer, which stays
+// 200: the collector works, and a load balancer taking it out of rotation
+// for an attack would finish the attacker's job.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if oldest := s.writes.oldest(s.cfg.Now()); oldest > s.cfg.StallAfter {
 		return &apiError{code: http.StatusServiceUnavailable, reason: "stalled", retryAfter: 5,
@@ -162,8 +172,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("collector: health check", "err", err)
 		return &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+	ans := map[string]string{"status": "ok", "intake": "ok"}
+	if st := s.full.state(time.Now()); st != "" {
+		ans["intake"], ans["saturated"] = "saturated", st
+	}
+	return writeJSON(w, http.StatusOK, ans)
 }
 
 // isJSON reports whether a request's Content-Type, when it has one, is

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func TestLimiterBounded(t *testing.T) {
 	l := newLimiter(1, 2, 100)
 	now := time.Now()
 	for i := range 1000 {
-		l.allow("10.0.0."+strconv.Itoa(i), now)
+		l.allow(netip.MustParsePrefix("10.0."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256)+"/32"), now.Add(time.Duration(i)*time.Hour))
 	}
 	if n := l.size(); n > 100 {
 		t.Errorf("limiter remembers %d addresses, want at most 100", n)
@@ -91,12 +92,13 @@ func TestLimiterBounded(t *testing.T) {
 func TestLimiterEvictsLeastRecent(t *testing.T) {
 	l := newLimiter(0.001, 2, 100)
 	now := time.Now()
+	greedy := netip.MustParsePrefix("192.0.2.1/32")
 	for range 2 {
-		l.allow("greedy", now)
+		l.allow(greedy, now)
 	}
 	for i := range 10_000 {
-		l.allow("10.1."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256), now)
-		if ok, _ := l.allow("greedy", now); ok {
+		l.allow(netip.MustParsePrefix("10.1."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256)+"/32"), now)
+		if ok, _ := l.allow(greedy, now); ok {
 			t.Fatalf("after %d new addresses the limited client got a fresh burst", i+1)
 		}
 	}

@@ -51,7 +51,8 @@ type options struct {
 	publicMin                   int
 	sessionRate                 float64
 	sessionBurst, maxClients    int
-	maxConns                    int
+	ipv4Prefix, ipv6Prefix      int
+	maxConns, maxClientConns    int
 	version                     bool
 }
 
@@ -73,9 +74,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.sessionRate, "session-rate", collector.DefaultSessionRate, "sessions per second per client IP, on average (negative: no limit)")
 	fs.IntVar(&o.sessionBurst, "session-burst", collector.DefaultSessionBurst, "sessions a client IP may open at once")
 	fs.IntVar(&o.maxClients, "max-clients", collector.DefaultMaxClients, "client IPs the rate limiter remembers (in memory only)")
+	fs.IntVar(&o.ipv4Prefix, "ipv4-prefix", collector.DefaultIPv4Prefix, "prefix length of one IPv4 client, for the session limit, the body budget and the connection limit (8 to 32)")
+	fs.IntVar(&o.ipv6Prefix, "ipv6-prefix", collector.DefaultIPv6Prefix, "prefix length of one IPv6 client: its addresses share its limits (16 to 128)")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.IntVar(&o.maxClientConns, "max-client-conns", 0, "open intake connections of one client network (see -ipv6-prefix), at most; 0: a quarter of -max-conns, at least 8")
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
 	fs.StringVar(&o.featuresFile, "features", "", "file of extra feature names to count by name (one per line, # comments), besides the KrakenD components")
@@ -85,7 +89,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: usage-collector [flags]\n\nEvery flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).\nThe token-signing key comes from %s or is generated and kept in the database;\nthe admin routes require \"Authorization: Bearer $%s\" when it is set.\n\n", envPrefix, envPrefix, secretEnv, adminTokenEnv)
+		fmt.Fprintf(fs.Output(), `Usage: usage-collector [flags]
+       usage-collector import -from OLD_DB -db NEW_DB
+                        copy a first-version collector database into a new one
+                        (usage-collector import -h for its flags)
+
+Every flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).
+The token-signing key comes from %s or is generated and kept in the database.
+When %s is set, the dashboard, /api/* and /metrics require it, either
+as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
+(any user name: what a browser asks for).
+
+`, envPrefix, envPrefix, secretEnv, adminTokenEnv)
 		fs.PrintDefaults()
 	}
 	var envErr error
@@ -114,6 +129,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.maxConns < 16 {
 		return nil, fmt.Errorf("%w: -max-conns %d: want at least 16", errUsage, o.maxConns)
+	}
+	if o.maxClientConns < 0 {
+		return nil, fmt.Errorf("%w: -max-client-conns %d: want 0 (a quarter of -max-conns) or more", errUsage, o.maxClientConns)
 	}
 	if _, err := o.level(); err != nil {
 		return nil, err
@@ -170,6 +188,14 @@ func (o *options) trustedProxies() ([]netip.Prefix, error) {
 	return ps, nil
 }
 
+// clientConns is the connection limit of one client network.
+func (o *options) clientConns() int {
+	if o.maxClientConns > 0 {
+		return min(o.maxClientConns, o.maxConns)
+	}
+	return max(8, o.maxConns/4)
+}
+
 // config is the collector.Config the options describe.
 func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 	ttl := o.tokenTTL
@@ -182,6 +208,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		TokenTTL: ttl, QueueTimeout: o.queueTimeout,
 		SessionPath: o.sessionPath, ReportPath: o.reportPath,
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
+		IPv4Prefix: o.ipv4Prefix, IPv6Prefix: o.ipv6Prefix,
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
@@ -205,7 +232,9 @@ var flagOf = map[string]string{
 	"Bits": "-bits", "MaxBody": "-max-body", "BodyMemory": "-body-memory", "Expiration": "-expiration",
 	"TokenTTL": "-token-ttl", "QueueTimeout": "-queue-timeout", "SessionPath": "-session-path",
 	"ReportPath": "-report-path", "SessionBurst": "-session-burst", "MaxClients": "-max-clients",
+	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
+	"SessionRate": "-session-rate", "Retention": "-retention", "AdminToken": adminTokenEnv,
 }
 
 // configError is a usage error naming the flag of a *collector.ConfigError.

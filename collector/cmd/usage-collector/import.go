@@ -9,11 +9,15 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
 
 // The first collector's database (schema version 1) kept every report in
@@ -39,7 +43,7 @@ var v1Reports = map[string]string{
 // importStats is what an import did, printed at the end.
 type importStats struct {
 	read, imported, omittedExtra int
-	refused                      map[string]int // by the field usage's rules refuse
+	refused                      map[string]int // by reason: the field refused, "NULL column"
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,10 +86,20 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
+	// An import that did not finish left its marker: running it again
+	// completes it (the reports already copied are duplicates, skipped).
+	resume, err := importIncomplete(ctx, *to)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	if s, err := st.Stats(ctx, time.Now()); err != nil {
 		return fmt.Errorf("import: %w", err)
-	} else if s.Reports > 0 {
+	} else if s.Reports > 0 && !resume {
 		return fmt.Errorf("%w: import: -db already holds %d reports; import into a new database", errUsage, s.Reports)
+	}
+	// Until the marker is cleared, the collector refuses to start on -db.
+	if err := setImportMarker(ctx, *to); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	if err := importKey(ctx, old, st, log); err != nil {
 		return err
@@ -95,10 +109,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := clearImportMarker(ctx, *to); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	fmt.Fprintf(stdout, "imported %d of %d reports in %s (%d with their extra omitted as larger than %d bytes)\n",
 		stats.imported, stats.read, time.Since(start).Round(time.Millisecond), stats.omittedExtra, usage.MaxStoredExtra)
-	for field, n := range stats.refused {
-		fmt.Fprintf(stdout, "refused %d reports for their %s (the collector refuses them now)\n", n, field)
+	for _, reason := range slices.Sorted(maps.Keys(stats.refused)) {
+		fmt.Fprintf(stdout, "refused %d reports for their %s (the collector refuses them now)\n", stats.refused[reason], reason)
 	}
 	return nil
 }
@@ -133,6 +150,9 @@ func importKey(ctx context.Context, old *sql.DB, st store.Store, log *slog.Logge
 		return nil
 	case err != nil:
 		return fmt.Errorf("import: token key: %w", err)
+	case len(key) < collector.MinSecret:
+		log.Warn(fmt.Sprintf("collector: import: the old token key is %d bytes, shorter than the %d the collector requires: not imported; the new database makes its own, and sessions opened with the old collector will be refused until reporters open new ones", len(key), collector.MinSecret))
+		return nil
 	}
 	got, err := st.Secret(ctx, key)
 	if err != nil {
@@ -196,9 +216,12 @@ func importReports(ctx context.Context, old *sql.DB, query string, st store.Stor
 }
 
 // readV1 pages through the old reports, refusing what the collector's
-// rules refuse today, and hands each other report to insert.
+// rules refuse today, and hands each other report to insert. A refused
+// row is counted by its reason and skipped; only a failure to read the old
+// database stops the import.
 func readV1(ctx context.Context, old *sql.DB, query string, stats *importStats, log *slog.Logger, insert func(*store.Report)) error {
 	var last int64
+	now := time.Now()
 	for ctx.Err() == nil {
 		rows, err := old.QueryContext(ctx, query, last, importPage)
 		if err != nil {
@@ -206,30 +229,23 @@ func readV1(ctx context.Context, old *sql.DB, query string, stats *importStats, 
 		}
 		n := 0
 		for rows.Next() {
-			var receivedMS, reportTime int64
-			var d usage.UsageData
-			var stamp string
-			if err := rows.Scan(&last, &receivedMS, &d.ClusterID, &d.ServerID, &d.Version, &d.OS, &d.Arch, &d.Uptime, &reportTime, &d.Extra, &stamp); err != nil {
+			var row v1Row
+			if err := rows.Scan(&last, &row.receivedMS, &row.cluster, &row.server, &row.version, &row.os, &row.arch,
+				&row.uptime, &row.reportTime, &row.extra, &row.stamp); err != nil {
 				rows.Close()
 				return fmt.Errorf("import: reading reports: %w", err)
 			}
 			n++
 			stats.read++
-			var fe *usage.FieldError
-			if err := d.Validate(); errors.As(err, &fe) {
-				if stats.refused[fe.Field] == 0 {
-					log.Info("collector: import: refusing reports the collector no longer accepts", "id", last, "err", err)
+			r, reason, err := row.report(now)
+			if err != nil {
+				if stats.refused[reason] == 0 {
+					log.Info("collector: import: refusing reports the collector does not accept", "id", last, "reason", reason, "err", err)
 				}
-				stats.refused[fe.Field]++
+				stats.refused[reason]++
 				continue
 			}
-			r := &store.Report{
-				Received: time.UnixMilli(receivedMS).UTC(), ClusterID: d.ClusterID, ServerID: d.ServerID,
-				Version: d.Version, OS: d.OS, Arch: d.Arch, Uptime: d.Uptime,
-				ReportTime: time.Unix(reportTime, 0).UTC(), Extra: d.Extra, Stamp: stamp,
-			}
-			if len(r.Extra) > usage.MaxStoredExtra {
-				r.Extra, r.ExtraOmitted = nil, true
+			if r.ExtraOmitted {
 				stats.omittedExtra++
 			}
 			insert(r)
@@ -243,4 +259,66 @@ func readV1(ctx context.Context, old *sql.DB, query string, stats *importStats, 
 		}
 	}
 	return ctx.Err()
+}
+
+// v1Row is a row of the old reports table as read: any column may be
+// NULL, whatever the old schema said.
+type v1Row struct {
+	receivedMS, uptime, reportTime sql.NullInt64
+	cluster, server, version, os   sql.NullString
+	arch, stamp                    sql.NullString
+	extra                          []byte
+}
+
+// Bounds of an imported report's times: no collector ran before
+// oldestReport, and none receives reports from the future.
+var oldestReport = time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// report checks the row with the rules of live intake (usage's field
+// rules, the stamp's syntax and length, the report time near the
+// received time) and returns what to store, or the reason to refuse it.
+func (v *v1Row) report(now time.Time) (*store.Report, string, error) {
+	for _, c := range []struct {
+		name  string
+		valid bool
+	}{{"received_ms", v.receivedMS.Valid}, {"cluster_id", v.cluster.Valid}, {"server_id", v.server.Valid},
+		{"version", v.version.Valid}, {"os", v.os.Valid}, {"arch", v.arch.Valid}, {"uptime", v.uptime.Valid},
+		{"report_time", v.reportTime.Valid}, {"stamp", v.stamp.Valid}} {
+		if !c.valid {
+			return nil, "NULL " + c.name, fmt.Errorf("%s is NULL", c.name)
+		}
+	}
+	d := usage.UsageData{ClusterID: v.cluster.String, ServerID: v.server.String, Version: v.version.String,
+		OS: v.os.String, Arch: v.arch.String, Uptime: v.uptime.Int64, Time: v.reportTime.Int64, Extra: v.extra}
+	if err := d.Validate(); err != nil {
+		var fe *usage.FieldError
+		if errors.As(err, &fe) {
+			return nil, fe.Field, err
+		}
+		return nil, "data", err
+	}
+	ms := v.receivedMS.Int64
+	if ms < oldestReport.UnixMilli() || ms > now.Add(collector.DefaultExpiration).UnixMilli() {
+		return nil, "received_ms", fmt.Errorf("received_ms %d: want a time from %s to now", ms, oldestReport.Format(time.DateOnly))
+	}
+	received := time.UnixMilli(ms).UTC()
+	if dt := time.Duration(d.Time-received.Unix()) * time.Second; dt > collector.DefaultExpiration || dt < -collector.DefaultExpiration {
+		return nil, "report_time", fmt.Errorf("report_time %d: more than %s from received_ms", d.Time, collector.DefaultExpiration)
+	}
+	stamp := v.stamp.String
+	if stamp == "" || len(stamp) > collector.MaxStamp {
+		return nil, "stamp", fmt.Errorf("stamp of %d bytes: want 1 to %d", len(stamp), collector.MaxStamp)
+	}
+	if _, err := hashcash.Parse(stamp); err != nil {
+		return nil, "stamp", err
+	}
+	r := &store.Report{
+		Received: received, ClusterID: d.ClusterID, ServerID: d.ServerID,
+		Version: d.Version, OS: d.OS, Arch: d.Arch, Uptime: d.Uptime,
+		ReportTime: time.Unix(d.Time, 0).UTC(), Extra: d.Extra, Stamp: stamp,
+	}
+	if len(r.Extra) > usage.MaxStoredExtra {
+		r.Extra, r.ExtraOmitted = nil, true
+	}
+	return r, "", nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/collector/store/storetest"
 	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
 
 // v1Tables are the parts of the first collector's schema that import
@@ -47,17 +48,22 @@ type v1Report struct {
 
 var oldKey = []byte("the-first-collectors-key-0123456")
 
+// v1Stamp is a well-formed stamp, unique by n.
+func v1Stamp(n int) string {
+	return fmt.Sprintf("1:20:%s:stamp-%d::c2FsdA==:MTIz", time.Now().UTC().Format(hashcash.DateFormat), n)
+}
+
 // TestImportFirstVersionDatabase: the first collector's database is
 // refused at start with the way out, and "import" carries its reports,
 // rollups and token key over, refusing what today's rules refuse.
 func TestImportFirstVersionDatabase(t *testing.T) {
 	gateway := []byte(`{"endpoints":3,"methods":{"GET":3},"backends":3,"async_agents":0,"namespaces":{"router":1,"qos/ratelimit/router":2}}`)
 	rows := []v1Report{
-		{ago: 50 * time.Hour, cluster: "c1", server: "s1", version: "2.12.1", extra: gateway, stamp: "stamp-1"},
-		{ago: 26 * time.Hour, cluster: "c3", server: "s2", version: "2.12.1", extra: []byte{0, 1, 'o', 'p', 'a', 'q', 'u', 'e'}, stamp: "stamp-2"},
-		{ago: 20 * time.Hour, cluster: "c2", server: "s3", version: "2.13.2", extra: bytes.Repeat([]byte("x"), usage.MaxStoredExtra+1), stamp: "stamp-3"},
-		{ago: 14 * time.Hour, cluster: "c1", server: "s1", version: "2.13.2", stamp: "stamp-4"},
-		{ago: 2 * time.Hour, cluster: "c2", server: "s4", version: strings.Repeat("v", usage.MaxVersionLen+1), stamp: "stamp-5"}, // refused now
+		{ago: 50 * time.Hour, cluster: "c1", server: "s1", version: "2.12.1", extra: gateway, stamp: v1Stamp(1)},
+		{ago: 26 * time.Hour, cluster: "c3", server: "s2", version: "2.12.1", extra: []byte{0, 1, 'o', 'p', 'a', 'q', 'u', 'e'}, stamp: v1Stamp(2)},
+		{ago: 20 * time.Hour, cluster: "c2", server: "s3", version: "2.13.2", extra: bytes.Repeat([]byte("x"), usage.MaxStoredExtra+1), stamp: v1Stamp(3)},
+		{ago: 14 * time.Hour, cluster: "c1", server: "s1", version: "2.13.2", stamp: v1Stamp(4)},
+		{ago: 2 * time.Hour, cluster: "c2", server: "s4", version: strings.Repeat("v", usage.MaxVersionLen+1), stamp: v1Stamp(5)}, // refused now
 	}
 	defer func(n int) { importPage = n }(importPage)
 	importPage = 2 // three pages

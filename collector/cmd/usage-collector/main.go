@@ -20,6 +20,13 @@ import (
 // environment; the command exits 2 for them.
 var errUsage = errors.New("usage error")
 
+// loggedError is an error run has already written to the structured log;
+// main only exits 1 for it.
+type loggedError struct{ err error }
+
+func (e *loggedError) Error() string { return e.err.Error() }
+func (e *loggedError) Unwrap() error { return e.err }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -27,6 +34,8 @@ func main() {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
+	case errors.As(err, new(*loggedError)):
+		os.Exit(1)
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "usage-collector:", err)
 		os.Exit(2)

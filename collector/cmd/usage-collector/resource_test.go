@@ -53,13 +53,23 @@ func peakRSS(t *testing.T, pid int) int64 {
 	return 0
 }
 
+// prober is the address /healthz is probed from, another client than
+// the attacks' (the collector's limits are per client network: a client
+// sharing the attacker's address shares its limits).
+var prober = net.IPv4(127, 0, 9, 9)
+
+// dialFrom dials from the loopback address ip.
+func dialFrom(ip net.IP) *net.Dialer {
+	return &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
+}
+
 // probe calls /healthz on a fresh connection every 20ms until stop is
 // closed, and returns the latencies; a call that fails counts as
 // maxHealthzWait*10.
 func probe(url string, stop <-chan struct{}) <-chan []time.Duration {
 	out := make(chan []time.Duration, 1)
 	go func() {
-		c := &http.Client{Timeout: maxHealthzWait * 10, Transport: &http.Transport{DisableKeepAlives: true}}
+		c := &http.Client{Timeout: maxHealthzWait * 10, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
 		var lat []time.Duration
 		for {
 			select {
@@ -169,9 +179,10 @@ func TestLargeBodiesBounded(t *testing.T) {
 	})
 }
 
-// TestIdleConnectionsBounded: 3,000 idle keep-alive connections to a
-// collector allowed 2,000 file descriptors do not exhaust them, and do not
-// starve a new client: /healthz keeps answering.
+// TestIdleConnectionsBounded: 3,000 idle keep-alive connections from 60
+// addresses to a collector allowed 2,000 file descriptors do not exhaust
+// them, and do not starve a new client: /healthz keeps answering. (One
+// address holding them all is TestIdleConnectionsFromOneHostFair.)
 func TestIdleConnectionsBounded(t *testing.T) {
 	abuse(t, "3000 idle keep-alive connections, 2000 descriptors", 2000, func(t *testing.T, p *proc) {
 		addr := strings.TrimPrefix(p.url, "http://")
@@ -181,8 +192,10 @@ func TestIdleConnectionsBounded(t *testing.T) {
 				c.Close()
 			}
 		}()
-		for range 3000 {
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		for i := range 3000 {
+			// From 60 addresses, 50 each: under the limit of one client
+			// network, over the limit of them all.
+			c, err := dialFrom(net.IPv4(127, 0, 1, byte(1+i%60))).Dial("tcp", addr)
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
@@ -191,7 +204,7 @@ func TestIdleConnectionsBounded(t *testing.T) {
 			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		}
 		// While they are held, a new client must get through, every time.
-		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true}}
+		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
 		for i := range 50 {
 			start := time.Now()
 			resp, err := c.Get(p.url + "/healthz")
@@ -220,8 +233,19 @@ func TestHugeFieldsKeepStatsSmall(t *testing.T) {
 				h, _ := req.Data.Hash()
 				req.Pow, _ = (&hashcash.Minter{Bits: 8}).Mint(tok + h)
 				b, _ := json.Marshal(req)
-				if code := post(t, p.url, b); code != 400 {
-					t.Errorf("report with a 600 KB version: got %d, want 400", code)
+				// Each from an address of its own: 50 bodies of 600 KB at
+				// once from one address are more than its share of the body
+				// budget (TestBodyBudgetShares).
+				c := &http.Client{Transport: &http.Transport{DialContext: dialFrom(net.IPv4(127, 0, 2, byte(1+i))).DialContext}}
+				resp, err := c.Post(p.url+"/report", "application/json", bytes.NewReader(b))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 400 {
+					t.Errorf("report with a 600 KB version: got %d, want 400", resp.StatusCode)
 				}
 			})
 		}

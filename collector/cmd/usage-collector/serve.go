@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/krakend-usage/krakend-usage/collector"
@@ -48,7 +48,7 @@ func versionString() string {
 // "import", copies an old database into a new one: see runImport), then stops accepting
 // connections, lets in-flight requests finish (up to -shutdown-timeout),
 // commits pending reports and returns nil.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], stdout, stderr)
 	}
@@ -62,6 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	level, _ := o.level()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// From here on a failure (a database that cannot be opened, a port
+	// taken) is one line of the structured log, as the rest of the
+	// collector's output: a driver's multi-line message included.
+	defer func() {
+		if err != nil && !errors.Is(err, errUsage) {
+			log.Error("collector: stopped on an error", "err", err)
+			err = &loggedError{err}
+		}
+	}()
 	kind, path, err := dbKind(o.db)
 	if err != nil {
 		return err
@@ -83,6 +92,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("collector: closing database", "err", err)
 		}
 	}()
+	if incomplete, err := importIncomplete(openCtx, o.db); err != nil {
+		return err
+	} else if incomplete {
+		return fmt.Errorf("collector: %w", errIncomplete)
+	}
 	key, err := secret(openCtx, st)
 	if err != nil {
 		return err
@@ -92,9 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return configError(err)
 	}
 
-	servers := []*server{{name: "intake", addr: o.listen, h: srv, maxConns: o.maxConns}}
+	servers := []*server{{name: "intake", addr: o.listen, h: srv, srv: srv, maxConns: o.maxConns, perClient: o.clientConns()}}
 	if o.adminListen != "" {
-		servers = append(servers, &server{name: "admin", addr: o.adminListen, h: srv.Admin(), maxConns: adminMaxConns})
+		servers = append(servers, &server{name: "admin", addr: o.adminListen, h: srv.Admin(), srv: srv, maxConns: adminMaxConns, perClient: adminMaxConns})
 	}
 	for _, s := range servers {
 		if err := s.listen(log); err != nil {
@@ -142,23 +156,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type server struct {
 	name, addr string
 	h          http.Handler
+	srv        *collector.Server
 	maxConns   int
+	perClient  int // connections of one client network
 	ln         net.Listener
+	fair       *fairListener
 	hs         *http.Server
 	open       atomic.Int64
 	shedding   atomic.Bool
 }
 
 // listen binds the address. At most maxConns connections are open at
-// once (more wait in the kernel's backlog); from nine tenths of it on,
-// keep-alive is switched off, which closes the idle connections at once,
-// until the count is back under half.
+// once, perClient of one client network (see fairListener); from nine
+// tenths of maxConns on, keep-alive is switched off, which closes the idle
+// connections at once, until the count is back under half.
 func (s *server) listen(log *slog.Logger) error {
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return err
 	}
-	s.ln = netutil.LimitListener(ln, s.maxConns)
+	s.fair = newFairListener(ln, s.maxConns, s.perClient)
+	s.fair.network = s.srv.ClientNetwork
+	s.fair.saturated = s.srv.Saturated
+	var refused atomic.Int64
+	var lastWarn atomic.Int64
+	s.fair.refused = func() {
+		n := refused.Add(1)
+		if now := time.Now().Unix(); now-lastWarn.Load() >= 60 {
+			lastWarn.Store(now)
+			log.Warn("collector: connections refused: a client network is at its connection limit (-max-client-conns)", "server", s.name, "refused_total", n)
+		}
+	}
+	s.ln = s.fair
 	s.hs = &http.Server{
 		Handler:           s.h,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -172,7 +201,8 @@ func (s *server) listen(log *slog.Logger) error {
 	return nil
 }
 
-func (s *server) connState(_ net.Conn, state http.ConnState) {
+func (s *server) connState(c net.Conn, state http.ConnState) {
+	s.fair.connState(c, state)
 	var n int64
 	switch state {
 	case http.StateNew:

@@ -1,0 +1,123 @@
+package collector
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// holdBody starts a report from client (through the trusted proxy's
+// X-Forwarded-For) declaring declared bytes, sends send of them and keeps
+// the connection open.
+func holdBody(t *testing.T, e *env, client string, declared, send int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "POST /report HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", client, declared)
+	if _, err := c.Write([]byte(strings.Repeat(" ", send))); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answer reads the reply on c, or fails after a few seconds.
+func answer(t *testing.T, c net.Conn) (int, string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return -1, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// noAnswer checks that c has had no reply yet: its body is being read.
+func noAnswer(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, _ := c.Read(make([]byte, 1)); n > 0 {
+		t.Fatalf("%s: answered while its body is still coming", what)
+	}
+}
+
+// TestBodyBudgetShares: one client network holds at most its share of the
+// body budget and its excess is told so; the budget full is told
+// differently and shown on /healthz; small bodies are read meanwhile.
+func TestBodyBudgetShares(t *testing.T) {
+	// Large bodies share 300 KiB, one network holds at most 200 KiB.
+	e := proxied(t, Config{MaxBody: 200 << 10, BodyMemory: 400 << 10})
+	if _, m, _ := e.get("/healthz"); m["intake"] != "ok" {
+		t.Fatalf("/healthz before: %v, want intake ok", m)
+	}
+	a1 := holdBody(t, e, "192.0.2.1", 190<<10, 120<<10) // holds 128 KiB
+	noAnswer(t, a1, "first body of A")
+	a2 := holdBody(t, e, "192.0.2.1", 190<<10, 120<<10)
+	if code, body := answer(t, a2); code != 503 || !strings.Contains(body, "from your network") {
+		t.Errorf("second large body of A: got %d %s, want 503 naming the client's network", code, body)
+	}
+	if _, m, _ := e.get("/healthz"); m["intake"] != "ok" {
+		t.Errorf("/healthz after one client's excess: %v, want intake ok (nobody else was refused)", m)
+	}
+	b := holdBody(t, e, "192.0.2.2", 190<<10, 120<<10)
+	noAnswer(t, b, "body of B")
+	c := holdBody(t, e, "192.0.2.3", 190<<10, 120<<10)
+	if code, body := answer(t, c); code != 503 || !strings.Contains(body, "too many large request bodies") {
+		t.Errorf("large body of C with the large budget full: got %d %s, want 503 naming the full budget", code, body)
+	}
+	if code, m, _ := e.get("/healthz"); code != 200 || m["intake"] != "saturated" || !strings.Contains(fmt.Sprint(m["saturated"]), "large request bodies") {
+		t.Errorf("/healthz with the budget full: %d %v, want 200 with intake saturated and the cause", code, m)
+	}
+	// Small reports have their own quarter: read, and refused for what
+	// they are.
+	if code, m, _ := e.post("/report", `{"token":"x"}`); code != 401 {
+		t.Errorf("small report with large bodies holding the budget: got %d %v, want 401 (read and judged)", code, m)
+	}
+}
+
+// get fetches path and decodes the JSON reply.
+func (e *env) get(path string) (int, map[string]any, http.Header) {
+	e.t.Helper()
+	resp, err := http.Get(e.ts.URL + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decode(e.t, resp)
+}
+
+// TestSlowSmallBodyRead: a small body that takes longer than the wait for
+// room, but arrives faster than the minimum rate, is read and judged, not
+// answered 503.
+func TestSlowSmallBodyRead(t *testing.T) {
+	e := proxied(t, Config{})
+	body := `{"token":"bad","pad":"` + strings.Repeat("x", 6000) + `"}`
+	c := holdBody(t, e, "192.0.2.1", len(body), 0)
+	c.Write([]byte(body[:4500]))
+	time.Sleep(smallWait + 500*time.Millisecond)
+	c.Write([]byte(body[4500:]))
+	if code, b := answer(t, c); code != 401 {
+		t.Errorf("a small body arriving over %s: got %d %s, want 401 (read and judged)", smallWait+500*time.Millisecond, code, b)
+	}
+}
+
+// TestTooSlowBodyCut: a body slower than the minimum rate is cut off with
+// 408 once its time is up, and its room given back.
+func TestTooSlowBodyCut(t *testing.T) {
+	e := proxied(t, Config{})
+	c := holdBody(t, e, "192.0.2.1", 1000, 10)
+	start := time.Now()
+	code, b := answer(t, c)
+	if code != 408 || time.Since(start) > bodyGrace+2*time.Second {
+		t.Errorf("a body of 1000 bytes stuck at 10: got %d %s after %s, want 408 within about %s", code, b, time.Since(start), bodyGrace)
+	}
+}
