@@ -183,7 +183,11 @@ func (c *contract) do(base string, tc apiCase) *http.Response {
 			ExcludeResponseBody: ndjson},
 	})
 	if err != nil {
-		t.Errorf("%s: the %d answer does not match openapi.yaml: %v\n%s", name, resp.StatusCode, err, body)
+		shown := body
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+			shown = fmt.Appendf(nil, "(%d bytes of %s)", len(body), ce)
+		}
+		t.Errorf("%s: the %d answer does not match openapi.yaml: %v\n%s", name, resp.StatusCode, err, shown)
 	}
 	if ndjson {
 		plain := c.ndjsonLines(name, op, resp, body)
