@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +39,9 @@ func apiDoc(t *testing.T) (*openapi3.T, routers.Router) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
 	}
+	// The public page and its style sheet are text, as text/plain is.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/css", openapi3filter.PlainBodyDecoder)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +60,7 @@ type apiCase struct {
 	body         any    // []byte, string or a value to encode as JSON
 	noAuth       bool   // leave out the admin token
 	basic        bool   // send it as a browser does, the password of basic authentication
+	header       map[string]string
 	want         int
 }
 
@@ -108,6 +113,12 @@ func (c *contract) do(base string, tc apiCase) *http.Response {
 		}
 		req.Header.Set("Content-Type", ct)
 	}
+	// Ask for no compression unless the case does: Go's transport would
+	// otherwise ask for gzip itself and hide the answer's encoding.
+	req.Header.Set("Accept-Encoding", "identity")
+	for k, v := range tc.header {
+		req.Header.Set(k, v)
+	}
 	switch {
 	case tc.basic:
 		req.SetBasicAuth("anyone", adminToken)
@@ -156,17 +167,106 @@ func (c *contract) do(base string, tc apiCase) *http.Response {
 		}
 		lookup.Body = io.NopCloser(bytes.NewReader(raw))
 	}
+	if resp.StatusCode == http.StatusNotModified {
+		// kin-openapi does not check a 304: its headers are checked here.
+		c.notModified(name, op, resp, body)
+		return resp
+	}
+	ndjson := resp.Header.Get("Content-Type") == "application/x-ndjson"
 	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: input,
 		Status:                 resp.StatusCode,
 		Header:                 resp.Header,
 		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+			// kin-openapi has no NDJSON decoder: its lines are checked below.
+			ExcludeResponseBody: ndjson},
 	})
 	if err != nil {
-		t.Errorf("%s: the %d answer does not match openapi.yaml: %v\n%s", name, resp.StatusCode, err, body)
+		shown := body
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+			shown = fmt.Appendf(nil, "(%d bytes of %s)", len(body), ce)
+		}
+		t.Errorf("%s: the %d answer does not match openapi.yaml: %v\n%s", name, resp.StatusCode, err, shown)
+	}
+	if ndjson {
+		plain := c.ndjsonLines(name, op, resp, body)
+		resp.Body = io.NopCloser(bytes.NewReader(plain))
 	}
 	return resp
+}
+
+// schemaOpts are the options kin-openapi validates an answer's body with
+// for an OpenAPI 3.1 document.
+var schemaOpts = []openapi3.SchemaValidationOption{openapi3.MultiErrors(), openapi3.EnableJSONSchema2020(), openapi3.VisitAsResponse()}
+
+// ndjsonLines checks an application/x-ndjson answer: its body, gunzipped
+// when its Content-Encoding says so, is lines each ending in a newline,
+// each a JSON object valid against the media type's schema (the schema
+// of one line). It returns the plain body.
+func (c *contract) ndjsonLines(name string, op *routers.Route, resp *http.Response, body []byte) []byte {
+	t := c.t
+	t.Helper()
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Errorf("%s: Content-Encoding gzip, but %v", name, err)
+			return nil
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			t.Errorf("%s: Content-Encoding gzip, but %v", name, err)
+			return nil
+		}
+	}
+	media := op.Operation.Responses.Status(resp.StatusCode).Value.Content.Get("application/x-ndjson")
+	if media == nil || media.Schema == nil {
+		t.Errorf("%s: openapi.yaml has no application/x-ndjson schema for %d", name, resp.StatusCode)
+		return body
+	}
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		t.Errorf("%s: the NDJSON answer does not end with a newline", name)
+	}
+	for i, line := range bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n")) {
+		if len(body) == 0 {
+			break
+		}
+		var v any
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Errorf("%s: line %d is not JSON: %v\n%s", name, i+1, err, line)
+			continue
+		}
+		if err := media.Schema.Value.VisitJSON(v, schemaOpts...); err != nil {
+			t.Errorf("%s: line %d does not match openapi.yaml: %v\n%s", name, i+1, err, line)
+		}
+	}
+	return body
+}
+
+// notModified checks a 304 answer, which kin-openapi leaves alone: no
+// body, and every header the document requires, valid.
+func (c *contract) notModified(name string, op *routers.Route, resp *http.Response, body []byte) {
+	t := c.t
+	t.Helper()
+	if len(body) > 0 {
+		t.Errorf("%s: a 304 with a body: %q", name, body)
+	}
+	doc := op.Operation.Responses.Status(http.StatusNotModified)
+	if doc == nil {
+		t.Errorf("%s: openapi.yaml documents no 304", name)
+		return
+	}
+	for k, h := range doc.Value.Headers {
+		v := resp.Header.Get(k)
+		if v == "" {
+			if h.Value.Required {
+				t.Errorf("%s: the 304 has no %s header", name, k)
+			}
+			continue
+		}
+		if err := h.Value.Schema.Value.VisitJSON(v, schemaOpts...); err != nil {
+			t.Errorf("%s: the 304's %s header does not match openapi.yaml: %v", name, k, err)
+		}
+	}
 }
 
 // TestOpenAPIContract sends real requests over HTTP to a collector on
@@ -183,10 +283,17 @@ func TestOpenAPIContract(t *testing.T) {
 		c := &contract{t: t, router: router, seen: map[string]bool{}}
 
 		// An empty collector first: no fleet yet.
+		today := time.Now().UTC().Format(time.DateOnly)
+		_, emptyPublic := serve(t, st, Config{AdminToken: adminToken, Public: true, Logger: quiet})
 		c.run(base,
 			apiCase{method: "GET", path: "/api/stats", want: 200},
 			apiCase{method: "GET", path: "/api/clusters", want: 200},
 			apiCase{method: "GET", path: "/api/stats.csv?series=features", want: 200},
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=" + today, want: 200},
+		)
+		c.run(emptyPublic,
+			apiCase{method: "GET", path: "/public/stats.json", noAuth: true, want: 200},
+			apiCase{method: "GET", path: "/public", noAuth: true, want: 200},
 		)
 
 		// A fleet, reported by our reporter through the HTTP intake.
@@ -247,7 +354,7 @@ func TestOpenAPIContract(t *testing.T) {
 			apiCase{method: "POST", path: "/api/stats", route: "GET /api/stats", want: 405},
 			apiCase{method: "GET", path: "/api/stats", noAuth: true, want: 401},
 		)
-		for _, series := range []string{"days", "versions_weekly", "growth", "features"} {
+		for _, series := range []string{"days", "versions_weekly", "growth", "features", "features_weekly", "feature_versions"} {
 			c.run(base, apiCase{method: "GET", path: "/api/stats.csv?days=90&series=" + series, want: 200})
 		}
 		c.run(base,
@@ -279,6 +386,76 @@ func TestOpenAPIContract(t *testing.T) {
 			apiCase{method: "GET", path: "/api/openapi.yaml", noAuth: true, want: 401},
 		)
 
+		// The export: the fleet's reports of today, plain and gzip.
+		for _, enc := range []string{"identity", "gzip"} {
+			got := c.run(base, apiCase{method: "GET", path: "/api/reports.ndjson?day=" + today,
+				header: map[string]string{"Accept-Encoding": enc}, want: 200})
+			if got[0] == nil {
+				continue
+			}
+			if ce := got[0].Header.Get("Content-Encoding"); (enc == "gzip") != (ce == "gzip") {
+				t.Errorf("export asking for %s: Content-Encoding %q", enc, ce)
+			}
+			plain, _ := io.ReadAll(got[0].Body)
+			// Four reports (the retry stored once), unless the UTC day
+			// turned meanwhile.
+			if n := bytes.Count(plain, []byte("\n")); n != 4 && today == time.Now().UTC().Format(time.DateOnly) {
+				t.Errorf("export asking for %s: %d lines, want 4:\n%s", enc, n, plain)
+			}
+		}
+		c.run(base,
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=2020-01-01", want: 200},
+			apiCase{method: "GET", path: "/api/reports.ndjson", want: 400},
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=yesterday", want: 400},
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=2026-02-30", want: 400},
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=" + time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly), want: 400},
+			apiCase{method: "POST", path: "/api/reports.ndjson?day=" + today, route: "GET /api/reports.ndjson?day=" + today, want: 405},
+			apiCase{method: "GET", path: "/api/reports.ndjson?day=" + today, noAuth: true, want: 401},
+		)
+
+		// The public view, without the admin token: k = 5 hides the
+		// three clusters' counts, k = 2 shows them.
+		_, public := serve(t, st, Config{AdminToken: adminToken, Public: true, Logger: quiet})
+		_, public2 := serve(t, st, Config{AdminToken: adminToken, Public: true, PublicMinClusters: 2, Logger: quiet})
+		for _, p := range []string{public, public2} {
+			for _, path := range []string{"/public/stats.json", "/public"} {
+				got := c.run(p, apiCase{method: "GET", path: path, noAuth: true, want: 200})
+				if got[0] == nil {
+					continue
+				}
+				body, _ := io.ReadAll(got[0].Body)
+				for _, id := range []string{"c-1", "c-2", "c-3", "s-1", "s-2", "s-3", "s-4"} {
+					if bytes.Contains(body, []byte(id)) {
+						t.Errorf("GET %s%s holds the ID %s:\n%s", p, path, id, body)
+					}
+				}
+				tag := got[0].Header.Get("ETag")
+				not := c.run(p,
+					apiCase{method: "GET", path: path, noAuth: true, header: map[string]string{"If-None-Match": tag}, want: 304},
+					apiCase{method: "GET", path: path, noAuth: true, header: map[string]string{"If-None-Match": `"000000000000000000000000"`}, want: 200},
+				)
+				if not[0] != nil && not[0].Header.Get("ETag") != tag {
+					t.Errorf("GET %s: the 304's ETag %q is not the 200's %q", path, not[0].Header.Get("ETag"), tag)
+				}
+			}
+		}
+		var hidden, shown map[string]any
+		for p, v := range map[string]*map[string]any{public: &hidden, public2: &shown} {
+			if got := c.run(p, apiCase{method: "GET", path: "/public/stats.json", noAuth: true, want: 200}); got[0] != nil {
+				json.NewDecoder(got[0].Body).Decode(v)
+			}
+		}
+		if hidden["active_clusters"] != "< 5" || hidden["active_servers"] != nil || shown["active_clusters"] != 3.0 || shown["active_servers"] != 4.0 {
+			t.Errorf("public active clusters and servers: k=5 %v %v, want \"< 5\" null; k=2 %v %v, want 3 4",
+				hidden["active_clusters"], hidden["active_servers"], shown["active_clusters"], shown["active_servers"])
+		}
+		c.run(public,
+			apiCase{method: "POST", path: "/public/stats.json", route: "GET /public/stats.json", noAuth: true, want: 405},
+			apiCase{method: "PUT", path: "/public", route: "GET /public", noAuth: true, want: 405},
+			apiCase{method: "GET", path: "/public/public.css", noAuth: true, want: 200},
+			apiCase{method: "DELETE", path: "/public/public.css", route: "GET /public/public.css", noAuth: true, want: 405},
+		)
+
 		// Every documented success and client error was seen.
 		for path, item := range doc.Paths.Map() {
 			for method, op := range item.Operations() {
@@ -293,7 +470,7 @@ func TestOpenAPIContract(t *testing.T) {
 }
 
 // TestOpenAPIRoutes: every route the collector registers under /api/,
-// and the intake's, is in openapi.yaml, and every path of the document
+// the intake's and the public view's, is in openapi.yaml, and every path of the document
 // is served by the real handler (not its catch-all 404).
 func TestOpenAPIRoutes(t *testing.T) {
 	doc, _ := apiDoc(t)
@@ -302,12 +479,15 @@ func TestOpenAPIRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv, base := serve(t, st, Config{Logger: quiet})
+	srv, base := serve(t, st, Config{Logger: quiet, Public: true})
 	routes := []string{srv.cfg.SessionPath, srv.cfg.ReportPath, "/healthz"}
 	for pattern := range srv.adminRoutes() {
 		if strings.HasPrefix(pattern, "/api/") {
 			routes = append(routes, pattern)
 		}
+	}
+	for pattern := range srv.publicRoutes() {
+		routes = append(routes, pattern)
 	}
 	sort.Strings(routes)
 	for _, r := range routes {

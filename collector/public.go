@@ -164,6 +164,16 @@ var publicTmpl = template.Must(template.New("public.html").Funcs(template.FuncMa
 	},
 }).ParseFS(staticFS, "static/public.html"))
 
+// publicRoutes are the public view's routes (Config.Public), served on
+// the intake without the admin token.
+func (s *Server) publicRoutes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/public":            s.route("public", s.handlePublic(false)),
+		"/public/stats.json": s.route("public", s.handlePublic(true)),
+		"/public/public.css": s.route("public", s.handlePublicCSS),
+	}
+}
+
 // handlePublicCSS serves the public page's style sheet.
 func (s *Server) handlePublicCSS(w http.ResponseWriter, r *http.Request) error {
 	if err := readOnly(r); err != nil {

@@ -66,9 +66,9 @@ func New(st store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.Public {
 		s.public = &publicCache{}
-		s.intake.Handle("/public", s.route("public", s.handlePublic(false)))
-		s.intake.Handle("/public/stats.json", s.route("public", s.handlePublic(true)))
-		s.intake.Handle("/public/public.css", s.route("public", s.handlePublicCSS))
+		for pattern, h := range s.publicRoutes() {
+			s.intake.Handle(pattern, h)
+		}
 	}
 	if cfg.FleetMetrics {
 		s.metrics.reg.MustRegister(newFleetCollector(s))

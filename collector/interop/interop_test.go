@@ -110,7 +110,7 @@ func TestOriginalClient(t *testing.T) {
 }
 
 // TestOriginalSingleReports drives the original Reporter by hand: each
-// report is accepted, and a replayed request is refused with 409.
+// report is accepted, and one with a forged token is refused.
 func TestOriginalSingleReports(t *testing.T) {
 	url, st := newCollector(t, 8)
 	rep, err := original.New(original.Options{ClusterID: "c", ServerID: "s", URL: url, HashBits: 8}, nil)
