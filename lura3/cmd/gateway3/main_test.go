@@ -38,6 +38,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// client is the test's own: lura's router replaces http.DefaultTransport
+// when it starts, which would race with requests made through it.
+var client = &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,7 +86,7 @@ func startCollector(t *testing.T) string {
 	url := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if r, err := http.Get(url + "/healthz"); err == nil {
+		if r, err := client.Get(url + "/healthz"); err == nil {
 			r.Body.Close()
 			if r.StatusCode == 200 {
 				return url
@@ -151,7 +155,7 @@ func TestGatewayReportsToCollector(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		r, err := http.Get(collector + "/api/clusters/" + cluster)
+		r, err := client.Get(collector + "/api/clusters/" + cluster)
 		if err == nil {
 			if r.StatusCode == 200 {
 				err = json.NewDecoder(r.Body).Decode(&got)
@@ -172,7 +176,7 @@ func TestGatewayReportsToCollector(t *testing.T) {
 		t.Errorf("cluster %s: %d endpoints, features %v; want 1 and [qos/http-cache security/cors]", cluster, got.Endpoints, got.Features)
 	}
 	// The gateway served throughout.
-	r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", port))
+	r, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", port))
 	if err != nil {
 		t.Fatal(err)
 	}
