@@ -160,6 +160,9 @@ func TestGatewayReportsToCollector(t *testing.T) {
 			if r.StatusCode == 200 {
 				err = json.NewDecoder(r.Body).Decode(&got)
 				r.Body.Close()
+				if err != nil {
+					t.Fatalf("GET /api/clusters/%s: %v", cluster, err)
+				}
 				break
 			}
 			r.Body.Close()
