@@ -170,7 +170,7 @@ func findTarget(t testing.TB, release string) krakendTarget {
 
 var (
 	krakendVersionLine = regexp.MustCompile(`(?m)^KrakenD Version: (\S+)`)
-	goVersionLine      = regexp.MustCompile(`(?m)^Go Version: go(\S+)`)
+	goVersionLine      = regexp.MustCompile(`(?m)^Go Version: (?:go)?(\S+)`)
 )
 
 // checkKrakenDBin fails the test unless h.Bin is KrakenD h.Release, built
