@@ -49,7 +49,7 @@ test:
 	@[ -z "$(SHARED_GOPROXY)" ] || echo "note: modules the default proxy refuses here come from $(SHARED_GOPROXY)"
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test -race $$m"; \
-		(cd $$m && $(GO) test -race -count=1 ./...); \
+		(cd $$m && $(GO) test -race -count=1 -timeout 60m ./...); \
 	done
 
 ## lint: gofmt, go mod tidy, go vet and staticcheck in every module
@@ -115,7 +115,8 @@ clean:
 
 ## run: the collector on 127.0.0.1:8090 and a gateway on 127.0.0.1:8080
 ## reporting to it: the stock KrakenD when KRAKEND_BIN names its binary (the
-## plugin is built for its release), else the example gateway
+## plugin is built for its release, or KRAKEND_PLUGIN names the .so to load),
+## else the example gateway
 ifneq ($(filter run,$(MAKECMDGOALS)),)
 # Checked before anything is built: a KRAKEND_BIN set but empty or not a
 # KrakenD binary, or a port taken, stops make run with one line.
@@ -126,5 +127,5 @@ endif
 RUN_RELEASE := $(if $(KRAKEND_BIN),$(shell examples/run.sh release))
 endif
 run:
-	@$(MAKE) --no-print-directory plugin collector $(if $(RUN_RELEASE),KRAKEND_VERSION=$(RUN_RELEASE),gateway)
+	@$(MAKE) --no-print-directory $(if $(KRAKEND_PLUGIN),,plugin) collector $(if $(RUN_RELEASE),KRAKEND_VERSION=$(RUN_RELEASE),gateway)
 	@BUILD=$(BUILD) examples/run.sh

@@ -35,6 +35,10 @@ if [ -n "${KRAKEND_BIN+set}" ]; then
 		exit 1
 	fi
 fi
+if [ -n "${KRAKEND_PLUGIN:-}" ] && [ ! -f "$KRAKEND_PLUGIN" ]; then
+	echo "make run: KRAKEND_PLUGIN=$KRAKEND_PLUGIN is not a file" >&2
+	exit 1
+fi
 
 case ${1:-} in
 release)
@@ -55,6 +59,13 @@ for port in $collector_port $gateway_port; do
 	fi
 done
 [ "${1:-}" = check ] && exit 0
+
+# KRAKEND_PLUGIN: a .so built elsewhere (dist/, the builder image) for a
+# KrakenD from a package or an image, loaded instead of make plugin's.
+if [ -n "${KRAKEND_PLUGIN:-}" ]; then
+	cp "$KRAKEND_PLUGIN" "$build/krakend-usage.so"
+	echo "make run: plugin is $KRAKEND_PLUGIN"
+fi
 
 # The demo listens on loopback only.
 export KRAKEND_LISTEN_IP=127.0.0.1
