@@ -84,6 +84,9 @@ func (t *target) align(krakendSum []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.precheck(f); err != nil {
+		return nil, err
+	}
 	var moved []string
 	for _, r := range append([]*modfile.Require(nil), f.Require...) {
 		if v, ok := t.krakend[r.Mod.Path]; ok && v != r.Mod.Version {
@@ -167,6 +170,52 @@ func (t *target) reload() (*modfile.File, error) {
 	return modfile.Parse(t.mod, b, nil)
 }
 
+// precheck fails early, from the root go.mod's module graph alone (no
+// download), when a module of the root go.mod that KrakenD does not link
+// (so it stays at our version) requires a module the plugin links above
+// KrakenD's version: the go command's version selection would keep it
+// there whatever the pins say. (KrakenD 2.11's go.sum: our krakend-koanf
+// requires lura and fsnotify above its.)
+func (t *target) precheck(root *modfile.File) error {
+	kept := map[string]bool{} // path@version of the modules that stay
+	for _, r := range root.Require {
+		if _, ok := t.krakend[r.Mod.Path]; !ok {
+			kept[r.Mod.String()] = true
+		}
+	}
+	graph, err := t.goCmdWith("local", "mod", "graph")
+	if err != nil {
+		return err
+	}
+	deps, err := t.goCmdWith("local", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", "./cmd/krakend-usage-plugin", "./examples/gateway")
+	if err != nil {
+		return err
+	}
+	linked := map[string]bool{}
+	for _, p := range strings.Fields(deps) {
+		linked[p] = true
+	}
+	var bad []string
+	for _, l := range strings.Split(graph, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		to, v, _ := strings.Cut(f[1], "@")
+		if !kept[f[0]] {
+			continue
+		}
+		if kv, ok := t.krakend[to]; ok && linked[to] && semver.Compare(v, kv) > 0 {
+			bad = append(bad, fmt.Sprintf("%s: KrakenD %s links %s, but %s requires %s", to, t.release, kv, f[0], v))
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("cannot align with KrakenD %s; nothing written:\n\t%s", t.release, strings.Join(bad, "\n\t"))
+	}
+	return nil
+}
+
 // checkLinked fails naming every module the plugin or the example gateway
 // links at another version than KrakenD's, and what requires the version
 // selected. It returns the modules they link.
@@ -220,8 +269,12 @@ func (t *target) requirers(path, version string) (string, error) {
 
 // goCmd runs the go command with the release's Go, outside any workspace.
 func (t *target) goCmd(args ...string) (string, error) {
+	return t.goCmdWith("go"+t.goVersion, args...)
+}
+
+func (t *target) goCmdWith(toolchain string, args ...string) (string, error) {
 	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=go"+t.goVersion, "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+toolchain, "GOWORK=off", "GOFLAGS=-mod=mod")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
