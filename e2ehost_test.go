@@ -133,12 +133,8 @@ func (spec gatewayHost) find(t testing.TB) (h krakendHost, why string) {
 	} else {
 		h.Bin = os.Getenv(spec.env)
 		if h.Bin == "" {
-			libc := ""
-			if spec.libc == "musl" {
-				libc = "musl "
-			}
-			return h, fmt.Sprintf("%s is not set: the tests in the stock KrakenD %s %s are skipped (e.g. %s=$(../shared/krakend-ce/build.sh %s%s))",
-				spec.env, tg.Version, spec.libc, spec.env, libc, tg.Version)
+			return h, fmt.Sprintf("%s is not set: the tests in the stock KrakenD %s %s are skipped (e.g. %s=$(../shared/krakend-ce/build.sh %s %s))",
+				spec.env, tg.Version, spec.libc, spec.env, spec.libc, tg.Version)
 		}
 		checkKrakenDBin(t, h)
 	}
