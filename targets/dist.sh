@@ -31,12 +31,12 @@ done
 modcache=${DIST_GOMODCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakend-usage/dist-gomodcache}
 mkdir -p "$modcache" /go/pkg/mod /usr/local/go "$dist"
 proxy="file://$($go env GOMODCACHE)/cache/download,$($go env GOPROXY)"
-rm -f "$dist"/krakend-usage_*.so "$dist/SHA256SUMS"
 
 for release in $releases; do
 	goversion=$(awk -v r="$release" '$1 == r { print $2 }' targets/releases)
 	[ -n "$goversion" ] || { echo "make plugins: $release is not in targets/releases" >&2; exit 1; }
 	goroot=$(GOTOOLCHAIN=go$goversion $go env GOROOT)
+	rm -f "$dist/krakend-usage_${release}_"*.so "$dist/SHA256SUMS"
 	echo "make plugins: KrakenD $release (Go $goversion) in the images' paths: amd64 glibc, amd64 musl, arm64 glibc" >&2
 	unshare -m bash -euc '
 		mount --bind "$1" /usr/local/go
@@ -51,5 +51,7 @@ for release in $releases; do
 		done
 	' _ "$goroot" "$modcache" "$proxy" "$release" "$dist"
 done
+# Every .so in dist/, also those of releases built by an earlier run
+# (make plugins RELEASES=2.13.8).
 (cd "$dist" && sha256sum krakend-usage_*.so >SHA256SUMS)
 echo "$dist/SHA256SUMS" >&2
