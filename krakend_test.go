@@ -1,6 +1,7 @@
 package krakendusage
 
 import (
+	"debug/buildinfo"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -70,6 +71,28 @@ func TestKrakenDReleases(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestKrakenDHosts checks what krakendHosts hands to the cross-host
+// tests: every host is the release it says, and its plugin is built with
+// that release's Go.
+func TestKrakenDHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugins")
+	}
+	for _, h := range krakendHosts(t) {
+		info, err := buildinfo.ReadFile(h.Plugin)
+		if err != nil || info.GoVersion != "go"+h.Go {
+			t.Errorf("%s: plugin %s: %v, built with %v, want go%s", h.Name, h.Plugin, err, info, h.Go)
+		}
+		if !h.Stock() {
+			continue
+		}
+		out, _ := krakendCmd(t, h.Bin, "version")
+		if !strings.Contains(out, "KrakenD Version: "+h.Release+"\n") {
+			t.Errorf("%s: %s version says %q, want KrakenD %s", h.Name, h.Bin, out, h.Release)
+		}
 	}
 }
 

@@ -100,14 +100,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// targetBuild builds for the newest release what `make plugin`, `make
-// plugin-musl` or `make gateway` builds (kind "plugin", "plugin-musl",
-// "gateway"; "plugin-arm64" is `GOARCH=arm64 make plugin`).
-func targetBuild(t testing.TB, kind string) string {
-	t.Helper()
-	return releaseBuild(t, readTarget(t), kind)
-}
-
 // releaseBuild builds kind for the release tg: with its Go release
 // (GOTOOLCHAIN; the module proxy serves it) and its pins (-modfile), never
 // with -race, since a plugin must match its host's build exactly. It
