@@ -93,9 +93,10 @@ check-dist:
 ## targets: rewrites every release's pins from the root go.mod (after a
 ## change there) and the release's go.sum in testdata
 targets:
-	@set -e; while read -r r g _; do case $$r in [0-9]*) \
-		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum;; esac; \
-	done < targets/releases
+	@set -e; for r in $(RELEASES); do \
+		g=$$(awk -v r=$$r '$$1 == r { print $$2 }' targets/releases); \
+		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
+	done
 
 ## gateway: the example lura gateway that loads plugins like KrakenD, with
 ## the pins of KrakenD $(KRAKEND_VERSION); like KrakenD's own build, it stamps
