@@ -81,8 +81,8 @@ replace (
 
 replace github.com/krakend-usage/krakend-usage/usage => ./usage
 
-replace golang.org/x/tools => golang.org/x/tools v0.41.0
+replace github.com/pmezard/go-difflib => github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 
 replace github.com/rogpeppe/go-internal => github.com/rogpeppe/go-internal v1.14.1
 
-replace github.com/pmezard/go-difflib => github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
+replace golang.org/x/tools => golang.org/x/tools v0.41.0

@@ -136,6 +136,7 @@ func (t *target) align(krakendSum []byte) ([]string, error) {
 		if len(pinned) == 0 {
 			break
 		}
+		sort.Strings(pinned) // the same file every time
 		if round == 3 {
 			return nil, fmt.Errorf("the .sum keeps listing versions other than KrakenD %s's: %s", t.release, strings.Join(pinned, ", "))
 		}
