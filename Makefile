@@ -29,7 +29,7 @@ endif
 SHARED_GOPROXY ?= $(wildcard ../shared/goproxy)
 ifneq ($(SHARED_GOPROXY),)
 ifeq ($(findstring file://$(abspath $(SHARED_GOPROXY)),$(GOPROXY)),)
-export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell GOPROXY= $(GO) env GOPROXY)
+export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell $(GO) env GOPROXY)
 endif
 endif
 
