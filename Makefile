@@ -5,13 +5,35 @@ GO      ?= go
 BUILD   := build
 export GOWORK := off
 
-# KRAKEND_VERSION and KRAKEND_GO: the KrakenD release the plugin targets.
+# KRAKEND_VERSION, KRAKEND_GO, MODFILE: the KrakenD release the plugin is
+# built for (default: the newest in targets/releases).
 include krakend.mk
-# A Go plugin loads only into a gateway built with the same Go release:
-# the plugin and the example gateway are built with KrakenD's.
+# A Go plugin loads only into a gateway built with the same Go release and
+# the same version of every shared module: the plugin and the example gateway
+# are built with the release's Go and its pins (-modfile).
 TARGET_GO := GOTOOLCHAIN=go$(KRAKEND_GO) CGO_ENABLED=1
+# Cross-compiling cgo (GOARCH=arm64 on amd64) needs a C compiler for the
+# target: the host's gcc cannot assemble runtime/cgo's gcc_arm64.S.
+CROSS_CC_arm64 := aarch64-linux-gnu-gcc
+ifneq ($(GOARCH),)
+ifneq ($(GOARCH),$(shell $(GO) env GOHOSTARCH))
+ifeq ($(origin CC),default)
+TARGET_GO += CC=$(or $(CROSS_CC_$(GOARCH)),$(error no C cross-compiler known for GOARCH=$(GOARCH): set CC))
+endif
+endif
+endif
 
-.PHONY: all test lint bench plugin plugin-musl gateway collector run clean
+# Where the module proxy refuses some pinned versions (this workspace), the
+# shared file proxy serves them; nothing needs it where the public proxy
+# serves everything.
+SHARED_GOPROXY ?= $(wildcard ../shared/goproxy)
+ifneq ($(SHARED_GOPROXY),)
+ifeq ($(findstring file://$(abspath $(SHARED_GOPROXY)),$(GOPROXY)),)
+export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell $(GO) env GOPROXY)
+endif
+endif
+
+.PHONY: all test lint bench plugin plugin-musl plugins check-dist targets gateway collector run clean
 
 all: plugin gateway collector
 
@@ -19,11 +41,15 @@ all: plugin gateway collector
 test:
 	@[ -n "$$USAGE_TEST_POSTGRES_DSN" ] || echo "note: USAGE_TEST_POSTGRES_DSN is not set: the PostgreSQL tests are skipped (e.g. USAGE_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')"
 	@command -v chromium >/dev/null 2>&1 || echo "note: chromium is not installed: the dashboard browser test is skipped (apt-get install chromium)"
-	@[ -n "$$KRAKEND_BIN" ] || echo "note: KRAKEND_BIN is not set: the tests in the stock KrakenD are skipped (e.g. KRAKEND_BIN=\$$(../shared/krakend-ce/build.sh))"
-	@[ -n "$$KRAKEND_MUSL_BIN" ] || echo "note: KRAKEND_MUSL_BIN is not set: the tests in the musl KrakenD (Docker image) are skipped (e.g. KRAKEND_MUSL_BIN=\$$(../shared/krakend-ce/build.sh musl))"
+	@[ -n "$$KRAKEND_BIN" ] || echo "note: KRAKEND_BIN is not set: the tests in the stock KrakenD $(lastword $(RELEASES)) are skipped (e.g. KRAKEND_BIN=\$$(../shared/krakend-ce/build.sh glibc $(lastword $(RELEASES))))"
+	@[ -n "$$KRAKEND_MUSL_BIN" ] || echo "note: KRAKEND_MUSL_BIN is not set: the tests in the musl KrakenD $(lastword $(RELEASES)) (Docker image) are skipped (e.g. KRAKEND_MUSL_BIN=\$$(../shared/krakend-ce/build.sh musl $(lastword $(RELEASES))))"
+	@for r in $(filter-out $(lastword $(RELEASES)),$(RELEASES)); do v=$$(echo $$r | tr . _); \
+		eval "g=\$${KRAKEND_BIN_$$v:-}; m=\$${KRAKEND_MUSL_BIN_$$v:-}"; \
+		[ -n "$$g$$m" ] || echo "note: KRAKEND_BIN_$$v and KRAKEND_MUSL_BIN_$$v are not set: the plugin is not tried in KrakenD $$r"; done
+	@[ -z "$(SHARED_GOPROXY)" ] || echo "note: modules the default proxy refuses here come from $(SHARED_GOPROXY)"
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test -race $$m"; \
-		(cd $$m && $(GO) test -race -count=1 ./...); \
+		(cd $$m && $(GO) test -race -count=1 -timeout 60m ./...); \
 	done
 
 ## lint: gofmt, go mod tidy, go vet and staticcheck in every module
@@ -42,20 +68,42 @@ bench:
 		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); \
 	done
 
-## plugin: the handler plugin for the stock KrakenD $(KRAKEND_VERSION) (Debian/RPM packages, glibc)
+## plugin: the handler plugin for the stock KrakenD $(KRAKEND_VERSION) (Debian/RPM packages, glibc),
+## built with this machine's paths (for binaries built here; see plugins)
 plugin:
-	$(TARGET_GO) $(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
+	$(TARGET_GO) $(GO) build -modfile=$(MODFILE) -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
 
-## plugin-musl: the handler plugin for the official Docker image (Alpine, musl libc)
+## plugin-musl: the handler plugin for KrakenD $(KRAKEND_VERSION) linked against musl (Alpine)
 plugin-musl:
 	@command -v musl-gcc >/dev/null || { echo "make plugin-musl: musl-gcc not found (Debian: apt-get install musl-tools)" >&2; exit 1; }
-	$(TARGET_GO) CC=musl-gcc $(GO) build -buildmode=plugin -o $(BUILD)/krakend-usage-musl.so ./cmd/krakend-usage-plugin
+	$(TARGET_GO) CC=musl-gcc $(GO) build -modfile=$(MODFILE) -buildmode=plugin -o $(BUILD)/krakend-usage-musl.so ./cmd/krakend-usage-plugin
 
-## gateway: the example lura gateway that loads plugins like KrakenD; like
-## KrakenD's own build, it stamps its version into lura's core.KrakendVersion,
-## which is what the reporter sends as "version"
+## plugins: every release's plugins for the published KrakenD binaries and
+## images, built in their paths (GOROOT /usr/local/go, GOMODCACHE /go/pkg/mod;
+## root, unshare -m): dist/krakend-usage_<release>_linux_<arch>_<libc>.so, SHA256SUMS
+DIST := dist
+plugins:
+	@DIST=$(DIST) RELEASES="$(RELEASES)" GO=$(GO) targets/dist.sh
+
+## check-dist: each amd64 dist/ file in its release's KrakenD built in the
+## images' paths (KRAKEND_CE_PATHS=image): test-plugin and check-plugin
+check-dist:
+	@DIST=$(DIST) RELEASES="$(RELEASES)" targets/check-dist.sh
+
+## targets: rewrites every release's pins from the root go.mod (after a
+## change there) and the release's go.sum in testdata
+targets:
+	@set -e; for r in $(RELEASES); do \
+		g=$$(awk -v r=$$r '$$1 == r { print $$2 }' targets/releases); \
+		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
+	done
+
+## gateway: the example lura gateway that loads plugins like KrakenD, with
+## the pins of KrakenD $(KRAKEND_VERSION); like KrakenD's own build, it stamps
+## its version into lura's core.KrakendVersion, which is what the reporter
+## sends as "version"
 gateway:
-	$(TARGET_GO) $(GO) build -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(KRAKEND_VERSION)" -o $(BUILD)/gateway ./examples/gateway
+	$(TARGET_GO) $(GO) build -modfile=$(MODFILE) -ldflags "-X github.com/luraproject/lura/v2/core.KrakendVersion=$(KRAKEND_VERSION)" -o $(BUILD)/gateway ./examples/gateway
 
 ## collector: the usage collector server, its version stamped from git
 ## (what -version prints)
@@ -64,9 +112,21 @@ collector:
 	cd collector && $(GO) build -ldflags "-X main.version=$(COLLECTOR_VERSION)" -o ../$(BUILD)/usage-collector ./cmd/usage-collector
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(DIST)
 
-## run: the collector on :8090 and a gateway on :8080 reporting to it: the stock
-## KrakenD when KRAKEND_BIN names its binary, else the example gateway
-run: plugin gateway collector
+## run: the collector on 127.0.0.1:8090 and a gateway on 127.0.0.1:8080
+## reporting to it: the stock KrakenD when KRAKEND_BIN names its binary (the
+## plugin is built for its release, or KRAKEND_PLUGIN names the .so to load),
+## else the example gateway
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+# Checked before anything is built: a KRAKEND_BIN set but empty or not a
+# KrakenD binary, or a port taken, stops make run with one line.
+RUN_CHECK := $(shell BUILD=$(BUILD) examples/run.sh check 2>&1)
+ifneq ($(RUN_CHECK),)
+$(error $(RUN_CHECK))
+endif
+RUN_RELEASE := $(if $(KRAKEND_BIN),$(shell examples/run.sh release))
+endif
+run:
+	@$(MAKE) --no-print-directory $(if $(KRAKEND_PLUGIN),,plugin) collector $(if $(RUN_RELEASE),KRAKEND_VERSION=$(RUN_RELEASE),gateway)
 	@BUILD=$(BUILD) examples/run.sh

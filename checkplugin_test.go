@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"debug/buildinfo"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,48 +43,50 @@ func sumVersions(t testing.TB, file string) map[string]string {
 	return versions
 }
 
-func krakendSum(t testing.TB) map[string]string {
-	return sumVersions(t, filepath.Join("testdata", "krakend-ce-v"+readTarget(t).Version+".go.sum"))
-}
-
-// TestPluginMatchesKrakenD builds the plugin as `make plugin` and `make
-// plugin-musl` do and compares its build info with KrakenD's go.sum:
-// the Go release, and every module the two share.
+// TestPluginMatchesKrakenD builds each release's plugins as `make plugin`,
+// `make plugin-musl` and `GOARCH=arm64 make plugin` do and compares their
+// build info with that release's go.sum: the Go release, and every module
+// the plugin shares with KrakenD.
 func TestPluginMatchesKrakenD(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the plugin")
+		t.Skip("builds the plugins")
 	}
-	tg := readTarget(t)
-	want := krakendSum(t)
-	for _, kind := range []string{"plugin", "plugin-musl"} {
-		t.Run(kind, func(t *testing.T) {
-			so := targetBuild(t, kind)
-			info, err := buildinfo.ReadFile(so)
-			if err != nil {
-				t.Fatalf("reading the build info of %s: %v", so, err)
-			}
-			if info.GoVersion != "go"+tg.Go {
-				t.Errorf("built with %s, KrakenD %s with go%s", info.GoVersion, tg.Version, tg.Go)
-			}
-			shared := 0
-			for _, d := range info.Deps {
-				mod := d
-				if d.Replace != nil {
-					mod = d.Replace
-				}
-				kv, ok := want[d.Path]
-				if !ok {
-					continue // not in KrakenD: nothing to clash with
-				}
-				shared++
-				if mod.Version != kv {
-					t.Errorf("%s: the plugin has %s, KrakenD %s has %s (go get %s@%s)", d.Path, mod.Version, tg.Version, kv, d.Path, kv)
-				}
-			}
-			// Not vacuous: lura, gin and golang.org/x/sys are shared at least.
-			if shared < 3 {
-				t.Errorf("only %d modules shared with KrakenD: is the build info complete? %v", shared, info.Deps)
-			}
-		})
+	for _, tg := range readTargets(t) {
+		want := sumVersions(t, tg.krakendSum())
+		for _, kind := range []string{"plugin", "plugin-musl", "plugin-arm64"} {
+			t.Run(tg.Version+"/"+kind, func(t *testing.T) {
+				checkBuildInfo(t, tg, releaseBuild(t, tg, kind), want)
+			})
+		}
+	}
+}
+
+func checkBuildInfo(t *testing.T, tg krakendTarget, so string, want map[string]string) {
+	t.Helper()
+	info, err := buildinfo.ReadFile(so)
+	if err != nil {
+		t.Fatalf("reading the build info of %s: %v", so, err)
+	}
+	if info.GoVersion != "go"+tg.Go {
+		t.Errorf("built with %s, KrakenD %s with go%s", info.GoVersion, tg.Version, tg.Go)
+	}
+	shared := 0
+	for _, d := range info.Deps {
+		mod := d
+		if d.Replace != nil {
+			mod = d.Replace
+		}
+		kv, ok := want[d.Path]
+		if !ok {
+			continue // not in KrakenD: nothing to clash with
+		}
+		shared++
+		if mod.Version != kv {
+			t.Errorf("%s: the plugin has %s, KrakenD %s has %s (fix the root go.mod, then make targets)", d.Path, mod.Version, tg.Version, kv)
+		}
+	}
+	// Not vacuous: lura, gin and golang.org/x/sys are shared at least.
+	if shared < 3 {
+		t.Errorf("only %d modules shared with KrakenD: is the build info complete? %v", shared, info.Deps)
 	}
 }

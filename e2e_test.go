@@ -32,7 +32,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 }
 
 func (e *e2e) suite(t *testing.T) {
-	tg := readTarget(t)
+	release := e.host.Release
 	t.Run("reports", func(t *testing.T) {
 		t.Parallel()
 		col := newTestCollector(t, 20)
@@ -52,11 +52,11 @@ func (e *e2e) suite(t *testing.T) {
 				t.Errorf("report IDs %s %s differ from the session's %s %s", r.Data.ClusterID, r.Data.ServerID, s.ClusterID, s.ServerID)
 			}
 		}
-		if v := reports[0].Data.Version; v != tg.Version {
-			t.Errorf("reported version %q, want the gateway's %q", v, tg.Version)
+		if v := reports[0].Data.Version; v != release {
+			t.Errorf("reported version %q, want the gateway's %q", v, release)
 		}
 		for _, ua := range col.userAgents() {
-			if want := "KrakenD Version " + tg.Version; ua != want {
+			if want := "KrakenD Version " + release; ua != want {
 				t.Errorf("got User-Agent %q, want %q (as KrakenD's own reporter)", ua, want)
 			}
 		}
@@ -225,7 +225,7 @@ func (e *e2e) suite(t *testing.T) {
 		out := g.out.String()
 		checkLogLines(t, out, krakend.PluginLogPrefix)
 		session, report := dryRunRequests(t, out, col.URL)
-		if report.Data.ClusterID != session.ClusterID || report.Data.Version != tg.Version {
+		if report.Data.ClusterID != session.ClusterID || report.Data.Version != release {
 			t.Errorf("logged report %+v does not match session %+v", report.Data, session)
 		}
 		for _, untrue := range []string{"Session opened", "Report accepted"} {

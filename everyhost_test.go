@@ -177,7 +177,7 @@ func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string
 	t.Helper()
 	col := newTestCollector(t, 20)
 	col.upstream = upstream
-	e := &e2e{host: gatewayHost{name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
+	e := &e2e{host: krakendHost{Name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
 	file := everyComponentConfig(t, e.dir, h.pluginDir, freePort(t), col, backendURL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()
@@ -201,18 +201,14 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every gateway")
 	}
-	hosts := []crossHost{{name: "example gateway", bin: targetBuild(t, "gateway"), pluginDir: filepath.Dir(targetBuild(t, "plugin")), channel: "plugin/glibc"}}
-	for _, kh := range []struct{ name, env, plugin, channel string }{
-		{"KrakenD", "KRAKEND_BIN", "plugin", "plugin/glibc"},
-		{"KrakenD musl", "KRAKEND_MUSL_BIN", "plugin-musl", "plugin/musl"},
-	} {
-		if bin := os.Getenv(kh.env); bin != "" {
-			hosts = append(hosts, crossHost{name: kh.name, bin: bin, pluginDir: filepath.Dir(targetBuild(t, kh.plugin)), channel: kh.channel})
-		} else if requireKrakenD() {
-			t.Fatalf("%s is not set (USAGE_TEST_REQUIRE_KRAKEND is set: every host must be compared)", kh.env)
-		} else {
-			t.Logf("%s is not set: %s is not among the hosts compared", kh.env, kh.name)
-		}
+	// The example gateway and every stock KrakenD release and libc named
+	// here (see krakendHosts), each with the plugin built for it.
+	var hosts []crossHost
+	for _, h := range krakendHosts(t) {
+		hosts = append(hosts, crossHost{name: h.Name, bin: h.Bin, pluginDir: filepath.Dir(h.Plugin), channel: "plugin/" + h.Libc})
+	}
+	if len(hosts) == 0 {
+		t.Fatal("no gateway to run")
 	}
 	// Built with CGO_ENABLED=0: no C library.
 	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t), channel: "decorator/none"})

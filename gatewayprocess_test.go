@@ -83,7 +83,7 @@ func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string, 
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not serving on port %d: %v\n%s", e.host.name, g.port, err, g.out.String())
+			t.Fatalf("%s not serving on port %d: %v\n%s", e.host.Name, g.port, err, g.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -22,7 +22,7 @@ func TestRunRefusesTakenPort(t *testing.T) {
 		defer l.Close()
 	}
 	cmd := exec.Command("bash", "examples/run.sh")
-	cmd.Env = append(os.Environ(), "BUILD="+t.TempDir(), "KRAKEND_BIN=")
+	cmd.Env = append(withoutEnv("KRAKEND_BIN"), "BUILD="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
@@ -31,4 +31,36 @@ func TestRunRefusesTakenPort(t *testing.T) {
 	if want := "make run: port 8090 is already in use"; !strings.Contains(string(out), want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
+}
+
+// TestRunRefusesEmptyKrakenDBin: `KRAKEND_BIN=$(build.sh) make run` where
+// the script failed leaves KRAKEND_BIN empty; make run must stop with one
+// line (make's own, exit status 2) instead of running the example gateway.
+func TestRunRefusesEmptyKrakenDBin(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	for _, bin := range []string{"", "../shared/krakend-ce/missing", "/dev/null"} {
+		cmd := exec.Command("make", "--no-print-directory", "run", "BUILD="+t.TempDir())
+		cmd.Env = append(withoutEnv("KRAKEND_BIN"), "KRAKEND_BIN="+bin)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("KRAKEND_BIN=%q make run: got %v, want exit status 2:\n%s", bin, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], "make run: KRAKEND_BIN") {
+			t.Errorf("KRAKEND_BIN=%q make run: got %q, want one line about KRAKEND_BIN", bin, out)
+		}
+	}
+}
+
+func withoutEnv(name string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

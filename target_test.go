@@ -11,41 +11,59 @@ import (
 	"testing"
 )
 
-// The KrakenD release the plugin targets is named once, in krakend.mk;
-// the tests read it from there, as the Makefile does.
+// The KrakenD releases the plugin is built for are named once, in
+// targets/releases, each with its module pins targets/<release>.mod and
+// .sum; the tests read that table, as the Makefile does (krakend.mk).
 type krakendTarget struct {
-	Version string // KrakenD CE release, e.g. "2.13.2"
-	Go      string // the Go release it is built with, e.g. "1.25.8"
+	Version string // KrakenD CE release, e.g. "2.13.8"
+	Go      string // the Go release it is built with, e.g. "1.25.12"
+	Lura    string // the lura/v2 version it links
 }
 
-var targetLine = regexp.MustCompile(`^(KRAKEND_VERSION|KRAKEND_GO)\s*:?=\s*(\S+)\s*$`)
+// modfile is the release's alternate go.mod (go build -modfile); its
+// go.sum is the .sum beside it.
+func (tg krakendTarget) modfile() string { return filepath.Join("targets", tg.Version+".mod") }
 
-func readTarget(t testing.TB) krakendTarget {
+// krakendSum is the release's own go.sum, copied into testdata.
+func (tg krakendTarget) krakendSum() string {
+	return filepath.Join("testdata", "krakend-ce-v"+tg.Version+".go.sum")
+}
+
+// readTargets returns every supported release, oldest first.
+func readTargets(t testing.TB) []krakendTarget {
 	t.Helper()
-	f, err := os.Open("krakend.mk")
+	f, err := os.Open(filepath.Join("targets", "releases"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var tg krakendTarget
+	var tgs []krakendTarget
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if m := targetLine.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "KRAKEND_VERSION" {
-				tg.Version = m[2]
-			} else {
-				tg.Go = m[2]
-			}
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
 		}
+		if len(fields) != 3 {
+			t.Fatalf("targets/releases: %q: want release, Go, lura", sc.Text())
+		}
+		tgs = append(tgs, krakendTarget{fields[0], fields[1], fields[2]})
 	}
-	if tg.Version == "" || tg.Go == "" {
-		t.Fatalf("krakend.mk names no KRAKEND_VERSION or KRAKEND_GO: %+v", tg)
+	if len(tgs) == 0 {
+		t.Fatal("targets/releases names no release")
 	}
-	return tg
+	return tgs
+}
+
+// readTarget returns the default release: the newest.
+func readTarget(t testing.TB) krakendTarget {
+	tgs := readTargets(t)
+	return tgs[len(tgs)-1]
 }
 
 // requireKrakenD is set by .ci/run: every test that needs the KrakenD
-// toolchain, a KrakenD binary or musl-gcc then fails instead of skipping.
+// toolchain, a KrakenD binary, a target's modules or a C compiler then
+// fails instead of skipping.
 func requireKrakenD() bool { return os.Getenv("USAGE_TEST_REQUIRE_KRAKEND") != "" }
 
 // skipOrFail skips the test with why, or fails it in CI.
@@ -82,29 +100,39 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// targetBuild builds what `make plugin`, `make plugin-musl` or `make
-// gateway` builds (kind "plugin", "plugin-musl" or "gateway"): with the Go
-// release of krakend.mk (GOTOOLCHAIN; the module proxy serves it), never
+// releaseBuild builds kind for the release tg: with its Go release
+// (GOTOOLCHAIN; the module proxy serves it) and its pins (-modfile), never
 // with -race, since a plugin must match its host's build exactly. It
-// returns the path, or skips (fails in CI) when the toolchain or musl-gcc
-// is missing here.
-func targetBuild(t testing.TB, kind string) string {
+// returns the path, or skips (fails in CI) when the toolchain, the
+// release's modules or the C compiler cannot be had here.
+func releaseBuild(t testing.TB, tg krakendTarget, kind string) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	r, ok := buildDone[kind]
-	if !ok {
-		r = doBuild(readTarget(t), kind)
-		buildDone[kind] = r
-	}
+	r := buildOnce(tg, kind)
 	switch {
 	case r.skip != "":
 		skipOrFail(t, r.skip)
 	case r.out != "":
-		t.Fatalf("building the %s: %s", kind, r.out)
+		t.Fatalf("building the %s for KrakenD %s: %s", kind, tg.Version, r.out)
 	}
 	return r.path
 }
+
+// buildOnce builds kind for tg, or returns the earlier result.
+func buildOnce(tg krakendTarget, kind string) buildResult {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	key := tg.Version + "/" + kind
+	r, ok := buildDone[key]
+	if !ok {
+		r = doBuild(tg, kind)
+		buildDone[key] = r
+	}
+	return r
+}
+
+// refused is how the go command says the module proxy will not serve a
+// version (here, some of 2.13.x's pins come only from the shared goproxy).
+var refused = regexp.MustCompile(`(?m)^.*reading \S+: (403|404|410) .*$`)
 
 func doBuild(tg krakendTarget, kind string) buildResult {
 	goBin, err := exec.LookPath("go")
@@ -112,23 +140,38 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		return buildResult{skip: "no go command to build the " + kind + " with"}
 	}
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=1", "GOTOOLCHAIN=go"+tg.Go)
+	dir := filepath.Join(buildDir, tg.Version)
+	plugin := []string{"-modfile=" + tg.modfile(), "-buildmode=plugin", "-o"}
 	var args []string
 	var path string
+	cross := func(name, cc, install string) (string, bool) {
+		p, err := exec.LookPath(cc)
+		if err != nil {
+			return cc + " not found: the " + name + " plugin is not built (" + install + ")", false
+		}
+		env = append(env, "CC="+p)
+		return "", true
+	}
 	switch kind {
 	case "plugin":
-		path = filepath.Join(buildDir, "glibc", "krakend-usage.so")
-		args = []string{"-buildmode=plugin", "-o", path, "./cmd/krakend-usage-plugin"}
+		path = filepath.Join(dir, "glibc", "krakend-usage.so")
+		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "plugin-musl":
-		cc, err := exec.LookPath("musl-gcc")
-		if err != nil {
-			return buildResult{skip: "musl-gcc not found: the musl plugin is not built (apt-get install musl-tools)"}
+		if why, ok := cross("musl", "musl-gcc", "apt-get install musl-tools"); !ok {
+			return buildResult{skip: why}
 		}
-		env = append(env, "CC="+cc)
-		path = filepath.Join(buildDir, "musl", "krakend-usage.so")
-		args = []string{"-buildmode=plugin", "-o", path, "./cmd/krakend-usage-plugin"}
+		path = filepath.Join(dir, "musl", "krakend-usage.so")
+		args = append(plugin, path, "./cmd/krakend-usage-plugin")
+	case "plugin-arm64":
+		if why, ok := cross("arm64", "aarch64-linux-gnu-gcc", "apt-get install gcc-aarch64-linux-gnu"); !ok {
+			return buildResult{skip: why}
+		}
+		env = append(env, "GOARCH=arm64")
+		path = filepath.Join(dir, "arm64", "krakend-usage.so")
+		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "gateway":
-		path = filepath.Join(buildDir, "gateway")
-		args = []string{"-ldflags", "-X github.com/luraproject/lura/v2/core.KrakendVersion=" + tg.Version, "-o", path, "./examples/gateway"}
+		path = filepath.Join(dir, "gateway")
+		args = []string{"-modfile=" + tg.modfile(), "-ldflags", "-X github.com/luraproject/lura/v2/core.KrakendVersion=" + tg.Version, "-o", path, "./examples/gateway"}
 	default:
 		panic("unknown build " + kind)
 	}
@@ -137,7 +180,11 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "go"+tg.Go) && strings.Contains(string(out), "toolchain") {
-			return buildResult{skip: "Go " + tg.Go + " (KrakenD's) is not available here: " + strings.TrimSpace(string(out))}
+			return buildResult{skip: "Go " + tg.Go + " (KrakenD " + tg.Version + "'s) is not available here: " + strings.TrimSpace(string(out))}
+		}
+		if m := refused.FindString(string(out)); m != "" {
+			return buildResult{skip: "KrakenD " + tg.Version + "'s modules cannot all be fetched here (" + strings.TrimSpace(m) +
+				"); where the module proxy refuses them, put a proxy that has them first, e.g. GOPROXY=file://$(cd ../shared/goproxy && pwd),$(go env GOPROXY)"}
 		}
 		return buildResult{out: err.Error() + "\n" + string(out)}
 	}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# targets/check-dist.sh — what `make check-dist` runs: each amd64 file of
+# dist/ (make plugins) in its release's KrakenD built in the official images'
+# paths (KRAKEND_CE_PATHS=image ../shared/krakend-ce/build.sh LIBC RELEASE,
+# cached after the first build): `krakend test-plugin` loads it, and
+# `krakend check-plugin` finds no module of targets/<release>.sum at another
+# version than the binary's. (-l undefined: build.sh does not stamp glibc.)
+# The arm64 files are not run: no arm64 KrakenD runs here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dist=${DIST:-dist}
+releases=${RELEASES:-$(awk '$1 ~ /^[0-9]/ { print $1 }' targets/releases)}
+build_sh=
+for c in "${KRAKEND_CE_BUILD:-}" ../shared/krakend-ce/build.sh /work/shared/krakend-ce/build.sh; do
+	if [ -n "$c" ] && [ -f "$c" ]; then build_sh=$c; break; fi
+done
+[ -n "$build_sh" ] || { echo "make check-dist: KrakenD CE build script not found (../shared/krakend-ce/build.sh); set KRAKEND_CE_BUILD" >&2; exit 1; }
+
+failed=0
+for release in $releases; do
+	goversion=$(awk -v r="$release" '$1 == r { print $2 }' targets/releases)
+	for libc in glibc musl; do
+		so=$dist/krakend-usage_${release}_linux_amd64_$libc.so
+		[ -f "$so" ] || { echo "make check-dist: $so is missing (make plugins)" >&2; exit 1; }
+		bin=$(KRAKEND_CE_PATHS=image bash "$build_sh" "$libc" "$release")
+		echo "== $so in KrakenD $release $libc, images' paths ($bin)"
+		if ! out=$("$bin" test-plugin -s "$so" 2>&1) || ! grep -q "^\[OK\] SERVER" <<<"$out"; then failed=1; fi
+		echo "\$ krakend test-plugin -s $so"
+		echo "$out"
+		if ! out=$("$bin" check-plugin -g "$goversion" -s "targets/$release.sum" -l undefined 2>&1) || ! grep -q "No incompatibilities found!" <<<"$out"; then failed=1; fi
+		echo "\$ krakend check-plugin -g $goversion -s targets/$release.sum -l undefined"
+		echo "$out"
+	done
+done
+if [ "$failed" != 0 ]; then
+	echo "make check-dist: FAILED (see above)" >&2
+	exit 1
+fi
+echo "make check-dist: every amd64 plugin in $dist loads into its release's KrakenD (images' paths)"

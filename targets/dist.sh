@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# targets/dist.sh — what `make plugins` runs: the handler plugin for every
+# release in targets/releases, for the published KrakenD binaries:
+#
+#   dist/krakend-usage_<release>_linux_amd64_glibc.so   Debian/RPM packages
+#   dist/krakend-usage_<release>_linux_amd64_musl.so    the devopsfaith/krakend image (Alpine)
+#   dist/krakend-usage_<release>_linux_arm64_glibc.so   arm64 packages (cross-compiled)
+#   dist/SHA256SUMS
+#
+# KrakenD's release binaries are built in golang:<go> images without
+# -trimpath: GOROOT /usr/local/go, module cache /go/pkg/mod. Those paths are
+# part of every compiled package's identity, so a plugin built with other
+# paths is refused ("plugin was built with a different version of package
+# github.com/google/uuid"). This script rebuilds that layout in a private
+# mount namespace (unshare -m; root only): the release's Go toolchain bound on
+# /usr/local/go, a module cache of its own bound on /go/pkg/mod (filled from
+# this machine's module cache first, then GOPROXY). Nothing outside the
+# namespace sees the mounts; /go/pkg/mod is created as an empty mount point.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dist=${DIST:-dist}
+go=${GO:-go}
+releases=${RELEASES:-$(awk '$1 ~ /^[0-9]/ { print $1 }' targets/releases)}
+if [ "$(id -u)" != 0 ]; then
+	echo "make plugins: needs root, to rebuild the official images' paths with unshare -m and bind mounts (or build in krakend/builder:<release>, see docs/gateway.md)" >&2
+	exit 1
+fi
+for cc in musl-gcc aarch64-linux-gnu-gcc; do
+	command -v "$cc" >/dev/null || { echo "make plugins: $cc not found (Debian: apt-get install musl-tools gcc-aarch64-linux-gnu)" >&2; exit 1; }
+done
+modcache=${DIST_GOMODCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakend-usage/dist-gomodcache}
+mkdir -p "$modcache" /go/pkg/mod /usr/local/go "$dist"
+proxy="file://$($go env GOMODCACHE)/cache/download,$($go env GOPROXY)"
+
+for release in $releases; do
+	goversion=$(awk -v r="$release" '$1 == r { print $2 }' targets/releases)
+	[ -n "$goversion" ] || { echo "make plugins: $release is not in targets/releases" >&2; exit 1; }
+	goroot=$(GOTOOLCHAIN=go$goversion $go env GOROOT)
+	rm -f "$dist/krakend-usage_${release}_"*.so "$dist/SHA256SUMS"
+	echo "make plugins: KrakenD $release (Go $goversion) in the images' paths: amd64 glibc, amd64 musl, arm64 glibc" >&2
+	unshare -m bash -euc '
+		mount --bind "$1" /usr/local/go
+		mount --bind "$2" /go/pkg/mod
+		export PATH=/usr/local/go/bin:$PATH GOROOT=/usr/local/go GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN=local
+		export GOPROXY="$3" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1
+		for v in amd64:glibc:gcc amd64:musl:musl-gcc arm64:glibc:aarch64-linux-gnu-gcc; do
+			IFS=: read -r arch libc cc <<<"$v"
+			out=$5/krakend-usage_$4_linux_${arch}_$libc.so
+			GOARCH=$arch CC=$cc go build -modfile="targets/$4.mod" -buildmode=plugin -o "$out" ./cmd/krakend-usage-plugin
+			echo "$out" >&2
+		done
+	' _ "$goroot" "$modcache" "$proxy" "$release" "$dist"
+done
+# Every .so in dist/, also those of releases built by an earlier run
+# (make plugins RELEASES=2.13.8).
+(cd "$dist" && sha256sum krakend-usage_*.so >SHA256SUMS)
+echo "$dist/SHA256SUMS" >&2
