@@ -18,8 +18,9 @@
 // the parser KrakenD CE builds (krakend-koanf: JSON, YAML, TOML and the
 // KRAKEND_* overrides; flexible configuration with FC_ENABLE), so that it
 // sees the config, port and endpoints the gateway runs with. The module
-// pins every dependency it shares with the target KrakenD release
-// (krakend.mk), since a Go plugin loads only into a matching build.
+// pins every dependency it shares with each supported KrakenD release
+// (targets/releases, and targets/<release>.mod used with -modfile), since a
+// Go plugin loads only into a matching build.
 //
 // # Identity and privacy
 //
