@@ -91,3 +91,32 @@ func TestRegistererNoBlock(t *testing.T) {
 type sentinelHandler struct{}
 
 func (*sentinelHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// A telemetry/usage block is read by the decorator only: in a stock
+// KrakenD that loads the plugin but does not enable it, one WARNING says
+// where the config goes instead of silence.
+func TestRegistererNamesTheRightPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		warn         bool
+	}{
+		{"telemetry/usage alone", `{"version": 3, "extra_config": {"telemetry/usage": {"url": "http://127.0.0.1:9"}}, "endpoints": []}`, true},
+		{"plugin listed without its block", `{"version": 3, "extra_config": {"telemetry/usage": {"url": "http://127.0.0.1:9"}, "plugin/http-server": {"name": ["krakend-usage"]}}, "endpoints": []}`, true},
+		{"plugin enabled too", `{"version": 3, "extra_config": {"telemetry/usage": {"url": "http://127.0.0.1:9"}, "plugin/http-server": {"name": ["krakend-usage"], "krakend-usage": {"url": "http://127.0.0.1:9"}}}, "endpoints": []}`, false},
+		{"no usage block", `{"version": 3, "extra_config": {}, "endpoints": []}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "krakend.json")
+			if err := os.WriteFile(file, []byte(tc.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l, buf := testLogger(t)
+			r := &Registerer{Args: []string{"krakend", "run", "-c", file}, Getenv: func(string) string { return "" }}
+			r.RegisterLogger(l)
+			want := `WARNING: [PLUGIN: krakend-usage] The "telemetry/usage" block is read only by custom builds with the RunServer decorator; in a stock KrakenD the plugin reads its config from extra_config."plugin/http-server"."krakend-usage"`
+			if got := strings.Count(buf.String(), want); got != map[bool]int{true: 1, false: 0}[tc.warn] {
+				t.Errorf("log has the placement warning %d times, want it %v:\n%s", got, tc.warn, buf.String())
+			}
+		})
+	}
+}
