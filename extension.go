@@ -46,13 +46,7 @@ func withDefaults(c Config, err error) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if c.Version == "" {
-		c.Version = core.KrakendVersion
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = core.KrakendUserAgent
-	}
-	return c, nil
+	return host("").Defaults(c), nil
 }
 
 // ConfigGetter reads the Namespace block of a service extra_config, with

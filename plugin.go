@@ -10,6 +10,7 @@ import (
 
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/luraproject/lura/v2/config"
 )
 
 // HandlerFunc is the handler factory signature of lura's http-server
@@ -31,6 +32,30 @@ type Registerer struct {
 	mu     sync.Mutex
 	logger usage.Logger
 	once   sync.Once
+
+	// The gateway config, parsed once: for the placement check when the
+	// plugin is loaded, then for the reporter's instance.
+	gwOnce sync.Once
+	gw     config.ServiceConfig
+	gwErr  error
+}
+
+// env returns Args and Getenv with their defaults.
+func (r *Registerer) env() ([]string, func(string) string) {
+	args, getenv := r.Args, r.Getenv
+	if args == nil {
+		args = os.Args
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return args, getenv
+}
+
+// gateway parses the gateway config named in the process arguments, once.
+func (r *Registerer) gateway() (config.ServiceConfig, error) {
+	r.gwOnce.Do(func() { r.gw, r.gwErr = gatewayConfig(r.env()) })
+	return r.gw, r.gwErr
 }
 
 // RegisterHandlers registers the plugin under PluginName.
@@ -56,14 +81,7 @@ func (r *Registerer) RegisterLogger(v interface{}) {
 // only by custom builds with the RunServer decorator, so in a stock
 // KrakenD it would be silently ignored.
 func (r *Registerer) checkPlacement() {
-	getenv, args := r.Getenv, r.Args
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if args == nil {
-		args = os.Args
-	}
-	gc, err := gatewayConfig(args, getenv)
+	gc, err := r.gateway()
 	if err != nil {
 		return // said later, when the plugin starts, if it is enabled
 	}
@@ -118,26 +136,20 @@ func (r *Registerer) handler(ctx context.Context, extra map[string]interface{}, 
 
 func (r *Registerer) start(ctx context.Context, extra map[string]interface{}) {
 	l := r.log()
-	getenv, args := r.Getenv, r.Args
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if args == nil {
-		args = os.Args
-	}
+	_, getenv := r.env()
 	cfg, err := PluginConfigGetter(extra)
 	if errors.Is(err, ErrNoConfig) {
 		err = fmt.Errorf("no %q block in the plugin/http-server config", PluginName)
 	}
 	block := extra[PluginName]
-	krakend.Start(ctx, l, getenv, host(krakend.ModePlugin), cfg, err, func() krakend.Instance { return pluginInstance(l, args, getenv, block) })
+	krakend.Start(ctx, l, getenv, host(krakend.ModePlugin), cfg, err, func() krakend.Instance { return r.instance(l, block) })
 }
 
-// pluginInstance reads the gateway config named in args. When it cannot,
-// it says why and falls back to the plugin's own block for the cluster ID,
-// the -p flag for the port, and sends no payload.
-func pluginInstance(l usage.Logger, args []string, getenv func(string) string, block interface{}) krakend.Instance {
-	gc, err := gatewayConfig(args, getenv)
+// instance describes the gateway config named in the process arguments.
+// When it cannot be read, it says why and falls back to the plugin's own
+// block for the cluster ID, the -p flag for the port, and sends no payload.
+func (r *Registerer) instance(l usage.Logger, block interface{}) krakend.Instance {
+	gc, err := r.gateway()
 	if err == nil {
 		var s *krakend.Service
 		if s, err = krakend.DescribeService(gc); err == nil {
@@ -145,5 +157,6 @@ func pluginInstance(l usage.Logger, args []string, getenv func(string) string, b
 		}
 	}
 	l.Warning(fmt.Sprintf("Cannot read the gateway config (%s): the cluster ID is derived from the plugin's config block and no endpoint counts are sent", krakend.LogDetail(err)))
+	args, _ := r.env()
 	return krakend.Instance{Digest: krakend.BlockDigest(block), Port: portFromArgs(args)}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/krakend-usage/krakend-usage/usage"
 	"net/http"
 	"strings"
 	"time"
@@ -17,14 +18,7 @@ import (
 // (usage.UsageData's names; extra base64, as on the wire) and when the
 // collector received it.
 type exportLine struct {
-	Version      string    `json:"version"`
-	Arch         string    `json:"arch"`
-	OS           string    `json:"os"`
-	ClusterID    string    `json:"cluster_id"`
-	ServerID     string    `json:"server_id"`
-	Uptime       int64     `json:"uptime"`
-	Time         int64     `json:"time"`
-	Extra        []byte    `json:"extra,omitempty"`
+	usage.UsageData
 	ExtraOmitted bool      `json:"extra_omitted,omitempty"`
 	Pow          string    `json:"pow"`
 	Received     time.Time `json:"received"`
@@ -65,8 +59,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	started := false
 	err = s.store.Export(r.Context(), day, func(rep *store.Report) error {
 		started = true
-		return enc.Encode(exportLine{Version: rep.Version, Arch: rep.Arch, OS: rep.OS, ClusterID: rep.ClusterID,
-			ServerID: rep.ServerID, Uptime: rep.Uptime, Time: rep.ReportTime.Unix(), Extra: rep.Extra,
+		return enc.Encode(exportLine{UsageData: usage.UsageData{Version: rep.Version, Arch: rep.Arch, OS: rep.OS, ClusterID: rep.ClusterID,
+			ServerID: rep.ServerID, Uptime: rep.Uptime, Time: rep.ReportTime.Unix(), Extra: rep.Extra},
 			ExtraOmitted: rep.ExtraOmitted, Pow: rep.Stamp, Received: rep.Received})
 	})
 	if err != nil && !started && !errors.Is(err, r.Context().Err()) {

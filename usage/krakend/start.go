@@ -106,7 +106,7 @@ func Start(ctx context.Context, logger usage.Logger, getenv func(string) string,
 				logger.Error(fmt.Sprintf("Recovered from panic in the usage reporter: %v; it is stopped, the gateway goes on", p))
 			}
 		}()
-		run(ctx, logger, resolve(cfg, host), withHost(inst(), host))
+		run(ctx, logger, host.Defaults(cfg), withHost(inst(), host))
 	}()
 	return true
 }
@@ -156,13 +156,14 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst Instance) {
 	}
 }
 
-// resolve fills the host's defaults into cfg.
-func resolve(cfg Config, host Host) Config {
+// Defaults returns cfg with the host's version and User-Agent where cfg
+// leaves them empty.
+func (h Host) Defaults(cfg Config) Config {
 	if cfg.Version == "" {
-		cfg.Version = host.Version
+		cfg.Version = h.Version
 	}
 	if cfg.UserAgent == "" {
-		cfg.UserAgent = host.UserAgent
+		cfg.UserAgent = h.UserAgent
 	}
 	return cfg
 }

@@ -76,12 +76,12 @@ func TestHostDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := resolve(cfg, Host{Version: "2.13.8", UserAgent: "KrakenD Version 2.13.8"})
+	got := Host{Version: "2.13.8", UserAgent: "KrakenD Version 2.13.8"}.Defaults(cfg)
 	if got.Version != "2.13.8" || got.UserAgent != "KrakenD Version 2.13.8" {
 		t.Errorf("got version %q, user agent %q; want the host's", got.Version, got.UserAgent)
 	}
 	cfg.Version, cfg.UserAgent = "9.9.9", "mine"
-	if got := resolve(cfg, Host{Version: "2.13.8", UserAgent: "x"}); got.Version != "9.9.9" || got.UserAgent != "mine" {
+	if got := (Host{Version: "2.13.8", UserAgent: "x"}).Defaults(cfg); got.Version != "9.9.9" || got.UserAgent != "mine" {
 		t.Errorf("the host's defaults replaced the configured version and user agent: %+v", got)
 	}
 	inst := withHost(Instance{Payload: &Payload{}}, Host{Mode: ModePlugin})
