@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,23 +24,29 @@ import (
 
 // The fairness tests: one client (from 127.0.0.2, an address of its own on
 // the loopback interface) attacks while eight honest reporters (from
-// 127.0.0.1) post a report every 100 ms each, 80/s in all, well within
-// what the collector takes on a loaded 2-core machine even under -race.
-// Their accepted rate during the attack is compared with their rate
-// before it: paced, the offered rate is the same in both phases, so the
-// share measures the collector's fairness rather than the CPU left over
-// by whatever else runs on the machine.
+// 127.0.0.1) post a report every 100 ms each, 80/s in all (every 400 ms
+// when they carry a 100 KB extra), well within what the collector takes
+// on a loaded 2-core machine even under -race. Their accepted rate during
+// the attack is compared with their rate before it: paced, the offered
+// rate is the same in both phases, so the share measures the collector's
+// fairness rather than the CPU left over by whatever else runs on the
+// machine. The attacker runs in a process of its own (this test binary,
+// run again), as it would on a machine of its own: in the reporters'
+// process its thousand goroutines would queue theirs in Go's scheduler.
 //
-// The issue's targets are 90% of the rate and p99 under 1 s; the bounds
-// asserted are looser, for a busy 2-core CI machine where the load
-// generators share the cores with the collector. Today's code measured
-// far below them (see RELIABILITY.md).
+// The bounds asserted are the issue's targets, 90% of the rate and p99
+// under 1 s, on the best of up to three attempts: on a busy 2-core machine
+// a neighbour's build can take a third of one 4 s window, and such noise
+// only ever lowers a measurement. The code before the fix measured 0–20%
+// in every attempt (see RELIABILITY.md).
 const (
-	minFairShare = 0.50            // honest accepted rate during / before
-	maxFairP99   = 2 * time.Second // honest p99 latency during the attack
+	minFairShare = 0.90        // honest accepted rate during / before
+	maxFairP99   = time.Second // honest p99 latency during the attack
+	fairAttempts = 3
 	honestPhase  = 4 * time.Second
 	honest       = 8
 	honestEvery  = 100 * time.Millisecond // per reporter: 80 reports/s offered in all
+	extraEvery   = 400 * time.Millisecond // the same with a 100 KB extra: 20/s
 )
 
 // attacker is the address the attacks come from.
@@ -46,41 +57,116 @@ func attackerDial(addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
+// attack is one attack, run against addr until stop closes; it counts
+// the connections it opened.
+type attack func(addr string, stop <-chan struct{}, opened *atomic.Int64)
+
+// attacks are the fairness tests' attacks, by the name the attacker
+// process is given.
+var attacks = map[string]attack{
+	"slow-small-bodies": slowBodies(140, 64<<10),
+	"slow-large-bodies": slowBodies(13, 2<<20),
+	"silent-conns":      silentConns(1100),
+}
+
+// The attacker process: the test binary with these variables set runs
+// the attack until its standard input closes, prints how many connections
+// it opened and exits (see TestMain).
+const (
+	attackEnv     = "USAGE_COLLECTOR_TEST_ATTACK"
+	attackAddrEnv = "USAGE_COLLECTOR_TEST_ATTACK_ADDR"
+)
+
+// attackMain is the attacker process's main.
+func attackMain(name string) int {
+	a, ok := attacks[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "no attack %q\n", name)
+		return 2
+	}
+	stop := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	var opened atomic.Int64
+	a(os.Getenv(attackAddrEnv), stop, &opened)
+	fmt.Println(opened.Load())
+	return 0
+}
+
+// startAttack runs the attack name against addr in a process of its own;
+// the function it returns stops it and says how many connections it
+// opened.
+func startAttack(t *testing.T, name, addr string) (stop func() int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), attackEnv+"="+name, attackAddrEnv+"="+addr)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return func() int64 {
+		t.Helper()
+		in.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("attacker: %v\n%s", err, errs.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the attacker did not stop\n%s", errs.String())
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+		return n
+	}
+}
+
 // honestResult is what the honest reporters saw in one phase.
 type honestResult struct {
 	accepted, total int
 	codes           map[int]int
 	p99             time.Duration
-	rate            float64 // accepted per second
+	rate            float64       // accepted per second
+	dials           int           // new connections the reporters opened
+	dialP99         time.Duration // of the time to get a connection, new or reused
 }
 
 func (h honestResult) String() string {
-	return fmt.Sprintf("%.1f accepted/s (%d of %d, answers %v), p99 %s", h.rate, h.accepted, h.total, h.codes, h.p99.Round(time.Millisecond))
+	return fmt.Sprintf("%.1f accepted/s (%d of %d, answers %v), p99 %s (%d new connections, p99 %s to get one)",
+		h.rate, h.accepted, h.total, h.codes, h.p99.Round(time.Millisecond), h.dials, h.dialP99.Round(time.Millisecond))
 }
 
 // honestLoad posts reports from honest reporters, each with a session of
-// its own, one every honestEvery, for d, and says what they got. With extra, each report carries
+// its own, one every honestEvery (extraEvery with extra), for d, and says what they got. With extra, each report carries
 // a 100 KB extra, like a gateway's first report.
 func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Duration) honestResult {
 	t.Helper()
 	var payload json.RawMessage
+	every := honestEvery
 	if extra {
+		every = extraEvery
 		payload = json.RawMessage(fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", 100_000)))
 	}
 	var mu sync.Mutex
 	res := honestResult{codes: map[int]int{}}
-	var lats []time.Duration
+	var lats, conns []time.Duration
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i, tok := range tokens {
 		wg.Go(func() {
 			c := &http.Client{Timeout: 30 * time.Second}
 			for next := time.Now(); time.Now().Before(deadline); {
-				// Paced: a report every honestEvery, none skipped up for
+				// Paced: a report every period, none made up for
 				// when one took longer. The offered rate is the same in
 				// both phases whatever else the machine is doing.
 				time.Sleep(time.Until(next))
-				if next = next.Add(honestEvery); next.Before(time.Now()) {
+				if next = next.Add(every); next.Before(time.Now()) {
 					next = time.Now()
 				}
 				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: "v1", OS: "linux", Arch: "amd64",
@@ -89,7 +175,15 @@ func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Du
 				req.Pow, _ = (&hashcash.Minter{Bits: 8}).Mint(tok + h)
 				b, _ := json.Marshal(req)
 				start := time.Now()
-				resp, err := c.Post(url+"/report", "application/json", bytes.NewReader(b))
+				var got time.Duration
+				var dialed bool
+				trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+					got, dialed = time.Since(start), !ci.Reused
+				}}
+				hreq, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+					http.MethodPost, url+"/report", bytes.NewReader(b))
+				hreq.Header.Set("Content-Type", "application/json")
+				resp, err := c.Do(hreq)
 				lat := time.Since(start)
 				code := -1
 				if err == nil {
@@ -100,7 +194,10 @@ func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Du
 				mu.Lock()
 				res.codes[code]++
 				res.total++
-				lats = append(lats, lat)
+				lats, conns = append(lats, lat), append(conns, got)
+				if dialed {
+					res.dials++
+				}
 				if code == 200 {
 					res.accepted++
 				}
@@ -110,44 +207,54 @@ func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Du
 	}
 	wg.Wait()
 	res.rate = float64(res.accepted) / d.Seconds()
-	res.p99 = quantile(lats, .99)
+	res.p99, res.dialP99 = quantile(lats, .99), quantile(conns, .99)
 	return res
 }
 
-// fairShare measures the honest reporters before and during attack (which
-// runs until stop is closed) and asserts they kept their share.
-func fairShare(t *testing.T, name string, p *proc, extra bool, attack func(addr string, stop <-chan struct{})) {
+// fairShare measures the honest reporters before and during the attack
+// name, and asserts they kept their share, on the best of fairAttempts
+// attempts.
+func fairShare(t *testing.T, name string, p *proc, extra bool) {
 	t.Helper()
 	var tokens []string
 	for i := range honest {
 		tokens = append(tokens, session(t, p.url, "fair-c", fmt.Sprintf("fair-s%d", i)))
 	}
-	before := honestLoad(t, p.url, tokens, extra, honestPhase)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); attack(strings.TrimPrefix(p.url, "http://"), stop) }()
-	time.Sleep(2 * time.Second) // the attack takes hold
-	during := honestLoad(t, p.url, tokens, extra, honestPhase)
-	close(stop)
-	<-done
-	share := during.rate / max(before.rate, 1e-9)
-	t.Logf("%s: before %s; during %s; share %.0f%%", name, before, during, share*100)
-	if before.accepted == 0 {
-		t.Fatalf("%s: no report accepted before the attack", name)
-	}
-	if share < minFairShare {
-		t.Errorf("%s: honest reporters kept %.0f%% of their accepted rate, want at least %.0f%%", name, share*100, minFairShare*100)
-	}
-	if during.p99 > maxFairP99 {
-		t.Errorf("%s: honest p99 %s during the attack, want under %s", name, during.p99, maxFairP99)
+	for attempt := 1; ; attempt++ {
+		before := honestLoad(t, p.url, tokens, extra, honestPhase)
+		if before.accepted == 0 {
+			t.Fatalf("%s: no report accepted before the attack: %s", name, before)
+		}
+		stop := startAttack(t, name, strings.TrimPrefix(p.url, "http://"))
+		time.Sleep(2 * time.Second) // the attack takes hold
+		during := honestLoad(t, p.url, tokens, extra, honestPhase)
+		opened := stop()
+		share := during.rate / before.rate
+		t.Logf("%s, attempt %d: before %s; during %s; share %.0f%%; the attacker opened %d connections",
+			name, attempt, before, during, share*100, opened)
+		var failed []string
+		if share < minFairShare {
+			failed = append(failed, fmt.Sprintf("honest reporters kept %.0f%% of their accepted rate, want at least %.0f%%", share*100, minFairShare*100))
+		}
+		if during.p99 > maxFairP99 {
+			failed = append(failed, fmt.Sprintf("honest p99 %s during the attack, want under %s", during.p99.Round(time.Millisecond), maxFairP99))
+		}
+		switch {
+		case failed == nil:
+			return
+		case attempt == fairAttempts:
+			t.Errorf("%s, in each of %d attempts; the last: %s", name, fairAttempts, strings.Join(failed, "; "))
+			return
+		}
+		time.Sleep(5 * time.Second) // the collector closes what the attacker left
 	}
 }
 
 // slowBodies holds n connections from the attacker, each declaring a body
 // of declared bytes and sending one byte a second; a connection the
 // collector closes is opened again.
-func slowBodies(n, declared int) func(addr string, stop <-chan struct{}) {
-	return func(addr string, stop <-chan struct{}) {
+func slowBodies(n, declared int) attack {
+	return func(addr string, stop <-chan struct{}, opened *atomic.Int64) {
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
@@ -162,6 +269,7 @@ func slowBodies(n, declared int) func(addr string, stop <-chan struct{}) {
 						time.Sleep(100 * time.Millisecond)
 						continue
 					}
+					opened.Add(1)
 					fmt.Fprintf(c, "POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", declared)
 					for i := 0; ; i++ {
 						if _, err := c.Write([]byte{'{'}); err != nil {
@@ -182,40 +290,27 @@ func slowBodies(n, declared int) func(addr string, stop <-chan struct{}) {
 	}
 }
 
-// TestSlowSmallBodiesFair: 140 connections from one address, each
-// declaring 64 KiB and sending a byte a second, do not starve the other
-// clients' small reports (before: 87.5% of them got 503).
-func TestSlowSmallBodiesFair(t *testing.T) {
-	p := start(t, t.TempDir()+"/usage.db")
-	fairShare(t, "140 slow 64 KiB bodies from one address", p, false, slowBodies(140, 64<<10))
-}
-
-// TestSlowLargeBodiesFair: 13 connections from one address, each
-// declaring 2 MiB and sending a byte a second, do not starve the other
-// clients' reports with a 100 KB extra (before: 98% got 503).
-func TestSlowLargeBodiesFair(t *testing.T) {
-	p := start(t, t.TempDir()+"/usage.db")
-	fairShare(t, "13 slow 2 MiB bodies from one address", p, true, slowBodies(13, 2<<20))
-}
-
-// TestIdleConnectionsFromOneHostFair: 1,100 connections from one address
-// that send nothing, reopened as soon as they are closed, do not take the
-// connection slots of the other clients (before: their accepted rate fell
-// from 258/s to 6.6/s, p99 4.7 s).
-func TestIdleConnectionsFromOneHostFair(t *testing.T) {
-	p := start(t, t.TempDir()+"/usage.db")
-	var opened atomic.Int64
-	fairShare(t, "1,100 silent connections from one address", p, false, func(addr string, stop <-chan struct{}) {
+// silentConns holds n connections from the attacker that send nothing; a
+// connection the collector closes is opened again 10 ms later.
+func silentConns(n int) attack {
+	return func(addr string, stop <-chan struct{}, opened *atomic.Int64) {
 		var wg sync.WaitGroup
-		for range 1100 {
+		for range n {
 			wg.Go(func() {
 				for {
 					c, err := attackerDial(addr)
 					if err == nil {
 						opened.Add(1)
-						go func() { <-stop; c.Close() }()
+						closed := make(chan struct{})
+						go func() {
+							select {
+							case <-stop:
+							case <-closed:
+							}
+							c.Close()
+						}()
 						c.Read(make([]byte, 1)) // until the collector closes it
-						c.Close()
+						close(closed)
 					}
 					select {
 					case <-stop:
@@ -226,6 +321,27 @@ func TestIdleConnectionsFromOneHostFair(t *testing.T) {
 			})
 		}
 		wg.Wait()
-	})
-	t.Logf("the attacker opened %d connections", opened.Load())
+	}
+}
+
+// TestSlowSmallBodiesFair: 140 connections from one address, each
+// declaring 64 KiB and sending a byte a second, do not starve the other
+// clients' small reports (before: 87.5% of them got 503).
+func TestSlowSmallBodiesFair(t *testing.T) {
+	fairShare(t, "slow-small-bodies", start(t, t.TempDir()+"/usage.db"), false)
+}
+
+// TestSlowLargeBodiesFair: 13 connections from one address, each
+// declaring 2 MiB and sending a byte a second, do not starve the other
+// clients' reports with a 100 KB extra (before: 98% got 503).
+func TestSlowLargeBodiesFair(t *testing.T) {
+	fairShare(t, "slow-large-bodies", start(t, t.TempDir()+"/usage.db"), true)
+}
+
+// TestIdleConnectionsFromOneHostFair: 1,100 connections from one address
+// that send nothing, reopened as soon as they are closed, do not take the
+// connection slots of the other clients (before: their accepted rate fell
+// from 258/s to 6.6/s, p99 4.7 s).
+func TestIdleConnectionsFromOneHostFair(t *testing.T) {
+	fairShare(t, "silent-conns", start(t, t.TempDir()+"/usage.db"), false)
 }
