@@ -49,6 +49,13 @@ const (
 	extraEvery   = 400 * time.Millisecond // the same with a 100 KB extra: 20/s
 )
 
+// USAGE_COLLECTOR_TEST_BACK_TO_BACK=1 has each honest reporter send its
+// next report as soon as the last is answered, the issue's own way of
+// measuring: the rates are then the most the machine takes, and the
+// share says as much about what else it is doing as about the collector,
+// so the bounds are not asserted: it measures, it does not test.
+var backToBack = os.Getenv("USAGE_COLLECTOR_TEST_BACK_TO_BACK") == "1"
+
 // attacker is the address the attacks come from.
 var attacker = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 
@@ -143,7 +150,8 @@ func (h honestResult) String() string {
 }
 
 // honestLoad posts reports from honest reporters, each with a session of
-// its own, one every honestEvery (extraEvery with extra), for d, and says what they got. With extra, each report carries
+// its own, one every honestEvery (extraEvery with extra; see backToBack),
+// for d, and says what they got. With extra, each report carries
 // a 100 KB extra, like a gateway's first report.
 func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Duration) honestResult {
 	t.Helper()
@@ -152,6 +160,9 @@ func honestLoad(t *testing.T, url string, tokens []string, extra bool, d time.Du
 	if extra {
 		every = extraEvery
 		payload = json.RawMessage(fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", 100_000)))
+	}
+	if backToBack {
+		every = 0
 	}
 	var mu sync.Mutex
 	res := honestResult{codes: map[int]int{}}
@@ -240,7 +251,7 @@ func fairShare(t *testing.T, name string, p *proc, extra bool) {
 			failed = append(failed, fmt.Sprintf("honest p99 %s during the attack, want under %s", during.p99.Round(time.Millisecond), maxFairP99))
 		}
 		switch {
-		case failed == nil:
+		case failed == nil || backToBack:
 			return
 		case attempt == fairAttempts:
 			t.Errorf("%s, in each of %d attempts; the last: %s", name, fairAttempts, strings.Join(failed, "; "))
