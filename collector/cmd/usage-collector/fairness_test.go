@@ -37,7 +37,7 @@ import (
 // The bounds asserted are the targets, 90% of the rate and p99
 // under 1 s, on the best of up to three attempts: on a busy 2-core machine
 // a neighbour's build can take a third of one 4 s window, and such noise
-// only ever lowers a measurement. The code before the fix measured 0–20%
+// only ever lowers a measurement. The code before the fix measured 0–24%
 // in every attempt (see RELIABILITY.md).
 const (
 	minFairShare = 0.90        // honest accepted rate during / before
