@@ -33,7 +33,7 @@ export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell $(GO) env GOPROXY)
 endif
 endif
 
-.PHONY: all test lint bench plugin plugin-musl plugins check-dist targets gateway collector run clean
+.PHONY: all test lint bench plugin plugin-musl plugins check-dist targets check-targets gateway collector run clean
 
 all: plugin gateway collector
 
@@ -52,7 +52,8 @@ test:
 		(cd $$m && $(GO) test -race -count=1 -timeout 60m ./...); \
 	done
 
-## lint: gofmt, go mod tidy, go vet and staticcheck in every module
+## lint: gofmt, go mod tidy, go vet and staticcheck in every module, and
+## the release pins up to date (check-targets)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
@@ -60,6 +61,7 @@ lint:
 		echo "==> tidy + vet + staticcheck $$m"; \
 		(cd $$m && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
 	done
+	@$(MAKE) --no-print-directory check-targets
 
 ## bench: the benchmarks quoted in BENCHMARKS.md
 bench:
@@ -97,6 +99,16 @@ targets:
 		g=$$(awk -v r=$$r '$$1 == r { print $$2 }' targets/releases); \
 		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
 	done
+
+## check-targets: fails when a release's pins are not what make targets
+## writes from the root go.mod, that is when a requirement changed there
+## without refreshing them; the refreshed pins are left to commit
+check-targets:
+	@echo "==> release pins (make targets)"
+	@$(MAKE) --no-print-directory targets >/dev/null
+	@git diff --quiet -- targets testdata || { \
+		echo "make check-targets: the release pins were stale; make targets rewrote them, commit these:" >&2; \
+		git diff --stat -- targets testdata >&2; exit 1; }
 
 ## gateway: the example lura gateway that loads plugins like KrakenD, with
 ## the pins of KrakenD $(KRAKEND_VERSION); like KrakenD's own build, it stamps
