@@ -87,8 +87,9 @@ DIST := dist
 plugins:
 	@DIST=$(DIST) RELEASES="$(RELEASES)" GO=$(GO) targets/dist.sh
 
-## check-dist: each amd64 dist/ file in its release's KrakenD built in the
-## images' paths (KRAKEND_CE_PATHS=image): test-plugin and check-plugin
+## check-dist: each dist/ file in its release's KrakenD built in the
+## images' paths (KRAKEND_CE_PATHS=image; arm64: targets/krakend-arm64.sh,
+## run under qemu-aarch64): test-plugin and check-plugin
 check-dist:
 	@DIST=$(DIST) RELEASES="$(RELEASES)" targets/check-dist.sh
 
