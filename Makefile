@@ -75,10 +75,17 @@ bench:
 plugin:
 	$(TARGET_GO) $(GO) build -modfile=$(MODFILE) -buildmode=plugin -o $(BUILD)/krakend-usage.so ./cmd/krakend-usage-plugin
 
-## plugin-musl: the handler plugin for KrakenD $(KRAKEND_VERSION) linked against musl (Alpine)
+## plugin-musl: the handler plugin for KrakenD $(KRAKEND_VERSION) linked against musl (Alpine);
+## GOARCH=arm64 cross-compiles it with the specs of Debian's musl-dev:arm64
+MUSL_SPECS_arm64 := /usr/lib/aarch64-linux-musl/musl-gcc.specs
+MUSL_CC := $(if $(filter arm64,$(GOARCH)),aarch64-linux-gnu-gcc -specs $(MUSL_SPECS_arm64),musl-gcc)
 plugin-musl:
+ifeq ($(filter arm64,$(GOARCH)),arm64)
+	@[ -f $(MUSL_SPECS_arm64) ] || { echo "make plugin-musl: $(MUSL_SPECS_arm64) not found (Debian: dpkg --add-architecture arm64; apt-get update; apt-get install musl-dev:arm64)" >&2; exit 1; }
+else
 	@command -v musl-gcc >/dev/null || { echo "make plugin-musl: musl-gcc not found (Debian: apt-get install musl-tools)" >&2; exit 1; }
-	$(TARGET_GO) CC=musl-gcc $(GO) build -modfile=$(MODFILE) -buildmode=plugin -o $(BUILD)/krakend-usage-musl.so ./cmd/krakend-usage-plugin
+endif
+	$(TARGET_GO) CC="$(MUSL_CC)" $(GO) build -modfile=$(MODFILE) -buildmode=plugin -o $(BUILD)/krakend-usage-musl.so ./cmd/krakend-usage-plugin
 
 ## plugins: every release's plugins for the published KrakenD binaries and
 ## images, built in their paths (GOROOT /usr/local/go, GOMODCACHE /go/pkg/mod;

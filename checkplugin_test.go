@@ -44,7 +44,8 @@ func sumVersions(t testing.TB, file string) map[string]string {
 }
 
 // TestPluginMatchesKrakenD builds each release's plugins as `make plugin`,
-// `make plugin-musl` and `GOARCH=arm64 make plugin` do and compares their
+// `make plugin-musl`, `GOARCH=arm64 make plugin` and `GOARCH=arm64 make
+// plugin-musl` do and compares their
 // build info with that release's go.sum: the Go release, and every module
 // the plugin shares with KrakenD.
 func TestPluginMatchesKrakenD(t *testing.T) {
@@ -53,7 +54,7 @@ func TestPluginMatchesKrakenD(t *testing.T) {
 	}
 	for _, tg := range readTargets(t) {
 		want := sumVersions(t, tg.krakendSum())
-		for _, kind := range []string{"plugin", "plugin-musl", "plugin-arm64"} {
+		for _, kind := range []string{"plugin", "plugin-musl", "plugin-arm64", "plugin-musl-arm64"} {
 			t.Run(tg.Version+"/"+kind, func(t *testing.T) {
 				checkBuildInfo(t, tg, releaseBuild(t, tg, kind), want)
 			})

@@ -169,6 +169,19 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		env = append(env, "GOARCH=arm64")
 		path = filepath.Join(dir, "arm64", "krakend-usage.so")
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
+	case "plugin-musl-arm64":
+		// musl-gcc for arm64: the cross compiler with musl-dev:arm64's specs.
+		const specs = "/usr/lib/aarch64-linux-musl/musl-gcc.specs"
+		if _, err := os.Stat(specs); err != nil {
+			return buildResult{skip: specs + " not found: the arm64 musl plugin is not built (dpkg --add-architecture arm64; apt-get install musl-dev:arm64)"}
+		}
+		cc, err := exec.LookPath("aarch64-linux-gnu-gcc")
+		if err != nil {
+			return buildResult{skip: "aarch64-linux-gnu-gcc not found: the arm64 musl plugin is not built (apt-get install gcc-aarch64-linux-gnu)"}
+		}
+		env = append(env, "GOARCH=arm64", "CC="+cc+" -specs "+specs)
+		path = filepath.Join(dir, "arm64-musl", "krakend-usage.so")
+		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "gateway":
 		path = filepath.Join(dir, "gateway")
 		args = []string{"-modfile=" + tg.modfile(), "-ldflags", "-X github.com/luraproject/lura/v2/core.KrakendVersion=" + tg.Version, "-o", path, "./examples/gateway"}

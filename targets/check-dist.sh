@@ -46,11 +46,13 @@ for release in $releases; do
 		check "$so" "$release" "$goversion" "$bin"
 	done
 	[ "$arm64" = 1 ] || continue
-	so=$dist/krakend-usage_${release}_linux_arm64_glibc.so
-	[ -f "$so" ] || { echo "make check-dist: $so is missing (make plugins)" >&2; exit 1; }
-	bin=$(targets/krakend-arm64.sh "$release")
-	echo "== $so in KrakenD $release arm64 glibc, images' paths, under qemu-aarch64 ($bin)"
-	check "$so" "$release" "$goversion" qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin"
+	for libc in glibc musl; do
+		so=$dist/krakend-usage_${release}_linux_arm64_$libc.so
+		[ -f "$so" ] || { echo "make check-dist: $so is missing (make plugins)" >&2; exit 1; }
+		bin=$(targets/krakend-arm64.sh "$libc" "$release")
+		echo "== $so in KrakenD $release arm64 $libc, images' paths, under qemu-aarch64 ($bin)"
+		check "$so" "$release" "$goversion" qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin"
+	done
 done
 if [ "$failed" != 0 ]; then
 	echo "make check-dist: FAILED (see above)" >&2

@@ -5,6 +5,7 @@
 #   dist/krakend-usage_<release>_linux_amd64_glibc.so   Debian/RPM packages
 #   dist/krakend-usage_<release>_linux_amd64_musl.so    the devopsfaith/krakend image (Alpine)
 #   dist/krakend-usage_<release>_linux_arm64_glibc.so   arm64 packages (cross-compiled)
+#   dist/krakend-usage_<release>_linux_arm64_musl.so    the arm64 image (Alpine; cross-compiled)
 #   dist/SHA256SUMS
 #
 # KrakenD's release binaries are built in golang:<go> images without
@@ -28,6 +29,10 @@ fi
 for cc in musl-gcc aarch64-linux-gnu-gcc; do
 	command -v "$cc" >/dev/null || { echo "make plugins: $cc not found (Debian: apt-get install musl-tools gcc-aarch64-linux-gnu)" >&2; exit 1; }
 done
+# musl on arm64: the cross compiler with the specs of Debian's musl-dev:arm64,
+# what musl-gcc is on amd64.
+arm64_musl_specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
+[ -f "$arm64_musl_specs" ] || { echo "make plugins: $arm64_musl_specs not found (Debian: dpkg --add-architecture arm64; apt-get update; apt-get install musl-dev:arm64)" >&2; exit 1; }
 modcache=${DIST_GOMODCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakend-usage/dist-gomodcache}
 mkdir -p "$modcache" /go/pkg/mod /usr/local/go "$dist"
 proxy="file://$($go env GOMODCACHE)/cache/download,$($go env GOPROXY)"
@@ -37,19 +42,19 @@ for release in $releases; do
 	[ -n "$goversion" ] || { echo "make plugins: $release is not in targets/releases" >&2; exit 1; }
 	goroot=$(GOTOOLCHAIN=go$goversion $go env GOROOT)
 	rm -f "$dist/krakend-usage_${release}_"*.so "$dist/SHA256SUMS"
-	echo "make plugins: KrakenD $release (Go $goversion) in the images' paths: amd64 glibc, amd64 musl, arm64 glibc" >&2
+	echo "make plugins: KrakenD $release (Go $goversion) in the images' paths: amd64 glibc, amd64 musl, arm64 glibc, arm64 musl" >&2
 	unshare -m bash -euc '
 		mount --bind "$1" /usr/local/go
 		mount --bind "$2" /go/pkg/mod
 		export PATH=/usr/local/go/bin:$PATH GOROOT=/usr/local/go GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN=local
 		export GOPROXY="$3" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1
-		for v in amd64:glibc:gcc amd64:musl:musl-gcc arm64:glibc:aarch64-linux-gnu-gcc; do
+		for v in amd64:glibc:gcc amd64:musl:musl-gcc arm64:glibc:aarch64-linux-gnu-gcc "arm64:musl:aarch64-linux-gnu-gcc -specs $6"; do
 			IFS=: read -r arch libc cc <<<"$v"
 			out=$5/krakend-usage_$4_linux_${arch}_$libc.so
 			GOARCH=$arch CC=$cc go build -modfile="targets/$4.mod" -buildmode=plugin -o "$out" ./cmd/krakend-usage-plugin
 			echo "$out" >&2
 		done
-	' _ "$goroot" "$modcache" "$proxy" "$release" "$dist"
+	' _ "$goroot" "$modcache" "$proxy" "$release" "$dist" "$arm64_musl_specs"
 done
 # Every .so in dist/, also those of releases built by an earlier run
 # (make plugins RELEASES=2.13.8).

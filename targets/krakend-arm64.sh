@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# targets/krakend-arm64.sh RELEASE — the stock KrakenD CE RELEASE for
-# linux/arm64 (glibc, the arm64 Debian/RPM packages), built from its release
-# sources in the official images' paths, the way the workspace's
+# targets/krakend-arm64.sh LIBC RELEASE — the stock KrakenD CE RELEASE for
+# linux/arm64, glibc (the arm64 Debian/RPM packages) or musl (the arm64
+# Alpine image), built from its release sources in the official images' paths, the way the workspace's
 # krakend-ce/build.sh builds the amd64 ones with KRAKEND_CE_PATHS=image:
 # the tag's Go (its Makefile's GOLANG_VERSION), the tag's go.sum checked,
 # the lint schema embedded, the same -X version stamps, GOROOT /usr/local/go
 # and module cache /go/pkg/mod in a private mount namespace (unshare -m;
-# root only), cross-compiled with aarch64-linux-gnu-gcc. It prints the
+# root only), cross-compiled with aarch64-linux-gnu-gcc (for musl with
+# the specs of Debian's musl-dev:arm64, as musl-gcc does on amd64). It prints the
 # binary's path; the binary is cached beside build.sh's and checked by
 # running `krakend version` under qemu-user (qemu-aarch64, Debian's
 # qemu-user), which is how make check-dist runs it.
@@ -15,18 +16,25 @@
 # build script, ../shared/krakend-ce/src), modules the default proxy refuses
 # from KRAKEND_CE_GOPROXY (default ../shared/goproxy).
 set -euo pipefail
-usage="usage: $0 RELEASE (one of targets/releases)"
-[ $# -eq 1 ] || { echo "$usage" >&2; exit 2; }
-release=$1
+usage="usage: $0 glibc|musl RELEASE (one of targets/releases)"
+[ $# -eq 2 ] || { echo "$usage" >&2; exit 2; }
+libc=$1 release=$2
 cd "$(dirname "$0")/.."
+case $libc in glibc|musl) ;; *) echo "$usage" >&2; exit 2 ;; esac
 grep -q "^$release " targets/releases || { echo "$usage" >&2; exit 2; }
+cc=aarch64-linux-gnu-gcc
+if [ "$libc" = musl ]; then
+	specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
+	[ -f "$specs" ] || { echo "krakend-arm64.sh: $specs not found (Debian: dpkg --add-architecture arm64; apt-get update; apt-get install musl-dev:arm64)" >&2; exit 1; }
+	cc="$cc -specs $specs"
+fi
 
 qemu() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
 command -v qemu-aarch64 >/dev/null || { echo "krakend-arm64.sh: qemu-aarch64 not found (Debian: apt-get install qemu-user)" >&2; exit 1; }
 command -v aarch64-linux-gnu-gcc >/dev/null || { echo "krakend-arm64.sh: aarch64-linux-gnu-gcc not found (Debian: apt-get install gcc-aarch64-linux-gnu)" >&2; exit 1; }
 
 root=${KRAKEND_CE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakend-ce}
-cache=$root/$release-glibc-image-arm64
+cache=$root/$release-$libc-image-arm64
 bin=$cache/krakend
 if [ -x "$bin" ] && qemu "$bin" version >/dev/null 2>&1; then
 	echo "$bin"
@@ -59,15 +67,15 @@ goroot=$(GOTOOLCHAIN=go$goversion go env GOROOT)
 modcache=$root/image-gomodcache # build.sh's, for the same paths
 mkdir -p "$modcache" /go/pkg/mod /usr/local/go
 ldflags="-X github.com/krakend/krakend-ce/v2/pkg.Version=$release -X github.com/luraproject/lura/v2/core.KrakendVersion=$release"
-echo "krakend-arm64.sh: building KrakenD CE $release (arm64, glibc, go$goversion, images' paths); this takes a few minutes" >&2
+echo "krakend-arm64.sh: building KrakenD CE $release (arm64, $libc, go$goversion, images' paths); this takes a few minutes" >&2
 unshare -m bash -euc '
 	mount --bind "$1" /usr/local/go
 	mount --bind "$2" /go/pkg/mod
 	cd "$3"
 	export PATH=/usr/local/go/bin:$PATH GOROOT=/usr/local/go GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN=local
-	export GOPROXY="$4" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc
+	export GOPROXY="$4" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1 GOARCH=arm64 CC="$7"
 	go build -ldflags="$5" -o "$6/krakend" ./cmd/krakend-ce
-' _ "$goroot" "$modcache" "$src" "$proxy" "$ldflags" "$work" >&2
+' _ "$goroot" "$modcache" "$src" "$proxy" "$ldflags" "$work" "$cc" >&2
 mkdir -p "$cache"
 mv "$work/krakend" "$bin"
 qemu "$bin" version >&2
