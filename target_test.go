@@ -144,12 +144,13 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 	plugin := []string{"-modfile=" + tg.modfile(), "-buildmode=plugin", "-o"}
 	var args []string
 	var path string
-	cross := func(name, cc, install string) (string, bool) {
+	// cross sets CC to the compiler cc, found on PATH, with flags.
+	cross := func(name, cc, flags, install string) (string, bool) {
 		p, err := exec.LookPath(cc)
 		if err != nil {
 			return cc + " not found: the " + name + " plugin is not built (" + install + ")", false
 		}
-		env = append(env, "CC="+p)
+		env = append(env, strings.TrimSpace("CC="+p+" "+flags))
 		return "", true
 	}
 	switch kind {
@@ -157,13 +158,13 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		path = filepath.Join(dir, "glibc", "krakend-usage.so")
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "plugin-musl":
-		if why, ok := cross("musl", "musl-gcc", "apt-get install musl-tools"); !ok {
+		if why, ok := cross("musl", "musl-gcc", "", "apt-get install musl-tools"); !ok {
 			return buildResult{skip: why}
 		}
 		path = filepath.Join(dir, "musl", "krakend-usage.so")
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "plugin-arm64":
-		if why, ok := cross("arm64", "aarch64-linux-gnu-gcc", "apt-get install gcc-aarch64-linux-gnu"); !ok {
+		if why, ok := cross("arm64", "aarch64-linux-gnu-gcc", "", "apt-get install gcc-aarch64-linux-gnu"); !ok {
 			return buildResult{skip: why}
 		}
 		env = append(env, "GOARCH=arm64")
@@ -175,11 +176,10 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		if _, err := os.Stat(specs); err != nil {
 			return buildResult{skip: specs + " not found: the arm64 musl plugin is not built (dpkg --add-architecture arm64; apt-get install musl-dev:arm64)"}
 		}
-		cc, err := exec.LookPath("aarch64-linux-gnu-gcc")
-		if err != nil {
-			return buildResult{skip: "aarch64-linux-gnu-gcc not found: the arm64 musl plugin is not built (apt-get install gcc-aarch64-linux-gnu)"}
+		if why, ok := cross("arm64 musl", "aarch64-linux-gnu-gcc", "-specs "+specs, "apt-get install gcc-aarch64-linux-gnu"); !ok {
+			return buildResult{skip: why}
 		}
-		env = append(env, "GOARCH=arm64", "CC="+cc+" -specs "+specs)
+		env = append(env, "GOARCH=arm64")
 		path = filepath.Join(dir, "arm64-musl", "krakend-usage.so")
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "gateway":

@@ -13,10 +13,9 @@
 # part of every compiled package's identity, so a plugin built with other
 # paths is refused ("plugin was built with a different version of package
 # github.com/google/uuid"). This script rebuilds that layout in a private
-# mount namespace (unshare -m; root only): the release's Go toolchain bound on
-# /usr/local/go, a module cache of its own bound on /go/pkg/mod (filled from
-# this machine's module cache first, then GOPROXY). Nothing outside the
-# namespace sees the mounts; /go/pkg/mod is created as an empty mount point.
+# mount namespace (targets/imagepaths.sh; root only): the release's Go
+# toolchain bound on /usr/local/go, a module cache of its own bound on
+# /go/pkg/mod (filled from this machine's module cache first, then GOPROXY).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dist=${DIST:-dist}
@@ -34,7 +33,7 @@ done
 arm64_musl_specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
 [ -f "$arm64_musl_specs" ] || { echo "make plugins: $arm64_musl_specs not found (Debian: dpkg --add-architecture arm64; apt-get update; apt-get install musl-dev:arm64)" >&2; exit 1; }
 modcache=${DIST_GOMODCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/krakend-usage/dist-gomodcache}
-mkdir -p "$modcache" /go/pkg/mod /usr/local/go "$dist"
+mkdir -p "$dist"
 proxy="file://$($go env GOMODCACHE)/cache/download,$($go env GOPROXY)"
 
 for release in $releases; do
@@ -43,18 +42,13 @@ for release in $releases; do
 	goroot=$(GOTOOLCHAIN=go$goversion $go env GOROOT)
 	rm -f "$dist/krakend-usage_${release}_"*.so "$dist/SHA256SUMS"
 	echo "make plugins: KrakenD $release (Go $goversion) in the images' paths: amd64 glibc, amd64 musl, arm64 glibc, arm64 musl" >&2
-	unshare -m bash -euc '
-		mount --bind "$1" /usr/local/go
-		mount --bind "$2" /go/pkg/mod
-		export PATH=/usr/local/go/bin:$PATH GOROOT=/usr/local/go GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN=local
-		export GOPROXY="$3" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1
-		for v in amd64:glibc:gcc amd64:musl:musl-gcc arm64:glibc:aarch64-linux-gnu-gcc "arm64:musl:aarch64-linux-gnu-gcc -specs $6"; do
-			IFS=: read -r arch libc cc <<<"$v"
-			out=$5/krakend-usage_$4_linux_${arch}_$libc.so
-			GOARCH=$arch CC=$cc go build -modfile="targets/$4.mod" -buildmode=plugin -o "$out" ./cmd/krakend-usage-plugin
-			echo "$out" >&2
-		done
-	' _ "$goroot" "$modcache" "$proxy" "$release" "$dist" "$arm64_musl_specs"
+	for v in amd64:glibc:gcc amd64:musl:musl-gcc arm64:glibc:aarch64-linux-gnu-gcc "arm64:musl:aarch64-linux-gnu-gcc -specs $arm64_musl_specs"; do
+		IFS=: read -r arch libc cc <<<"$v"
+		out=$dist/krakend-usage_${release}_linux_${arch}_$libc.so
+		GOPROXY=$proxy GOARCH=$arch CC=$cc targets/imagepaths.sh "$goroot" "$modcache" . \
+			go build -modfile="targets/$release.mod" -buildmode=plugin -o "$out" ./cmd/krakend-usage-plugin
+		echo "$out" >&2
+	done
 done
 # Every .so in dist/, also those of releases built by an earlier run
 # (make plugins RELEASES=2.13.8).

@@ -65,17 +65,10 @@ mkdir -p "$src/cmd/krakend-ce/schema"
 gzip -dc "$src_dir/krakend-schema-v${release%.*}.json.gz" >"$src/cmd/krakend-ce/schema/schema.json"
 goroot=$(GOTOOLCHAIN=go$goversion go env GOROOT)
 modcache=$root/image-gomodcache # build.sh's, for the same paths
-mkdir -p "$modcache" /go/pkg/mod /usr/local/go
 ldflags="-X github.com/krakend/krakend-ce/v2/pkg.Version=$release -X github.com/luraproject/lura/v2/core.KrakendVersion=$release"
 echo "krakend-arm64.sh: building KrakenD CE $release (arm64, $libc, go$goversion, images' paths); this takes a few minutes" >&2
-unshare -m bash -euc '
-	mount --bind "$1" /usr/local/go
-	mount --bind "$2" /go/pkg/mod
-	cd "$3"
-	export PATH=/usr/local/go/bin:$PATH GOROOT=/usr/local/go GOPATH=/go GOMODCACHE=/go/pkg/mod GOTOOLCHAIN=local
-	export GOPROXY="$4" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=1 GOARCH=arm64 CC="$7"
-	go build -ldflags="$5" -o "$6/krakend" ./cmd/krakend-ce
-' _ "$goroot" "$modcache" "$src" "$proxy" "$ldflags" "$work" "$cc" >&2
+GOPROXY=$proxy GOARCH=arm64 CC=$cc targets/imagepaths.sh "$goroot" "$modcache" "$src" \
+	go build -ldflags="$ldflags" -o "$work/krakend" ./cmd/krakend-ce >&2
 mkdir -p "$cache"
 mv "$work/krakend" "$bin"
 qemu "$bin" version >&2
