@@ -38,7 +38,7 @@ type (
 
 // host is what lura v2 tells the extension: its version and User-Agent.
 func host(mode string) krakend.Host {
-	return krakend.Host{Version: core.KrakendVersion, UserAgent: core.KrakendUserAgent, Mode: mode}
+	return krakend.Host{Version: core.KrakendVersion, UserAgent: core.KrakendUserAgent, Mode: mode, Libc: krakend.Libc()}
 }
 
 // withDefaults fills lura's version and User-Agent into a parsed config.

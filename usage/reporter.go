@@ -115,6 +115,9 @@ func (r *Reporter) init() {
 			r.bits = r.HashBits
 		}
 		if r.Start.IsZero() {
+			r.Start = r.Started
+		}
+		if r.Start.IsZero() {
 			r.Start = time.Now()
 		}
 		r.mu.Unlock()

@@ -73,6 +73,11 @@ type Options struct {
 	// Logger receives session, report and retry events (see the package
 	// docs, "Logging"). Nil means silent. lura's logging.Logger satisfies it.
 	Logger Logger
+	// Started is when the reported program started: each report's uptime
+	// counts from it. Zero means when the reporter starts. A reporter
+	// running beside the program it reports on sets it to that program's
+	// start time.
+	Started time.Time
 }
 
 // Logger is the subset of lura's logging.Logger the reporter writes to.

@@ -120,6 +120,38 @@ func PluginConfigGetter(extra map[string]interface{}) (Config, error) {
 	return parseConfig(v)
 }
 
+// FindBlock returns the reporter's block in a service extra_config and
+// where it was found: the Namespace block, else the handler plugin's block
+// in the http-server plugin config (under any spelling of its namespace),
+// so that a config written for the plugin works unchanged in a process
+// beside the gateway. It returns nil and "" when there is neither.
+func FindBlock(extra map[string]interface{}) (block interface{}, where string) {
+	if v, ok := extra[Namespace]; ok {
+		return v, Namespace
+	}
+	for k, v := range extra {
+		if name, _ := Canonical(k); name != httpServerPlugin {
+			continue
+		}
+		if m, ok := v.(map[string]interface{}); ok {
+			if b, ok := m[PluginName]; ok {
+				return b, k + "." + PluginName
+			}
+		}
+	}
+	return nil, ""
+}
+
+// Keys lists every key of the reporter's config block, sorted.
+func Keys() []string {
+	out := make([]string, 0, len(keys))
+	for k := range keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // keys lists every accepted key. Unknown keys are rejected: a typo such as
 // "dryrun" must not silently send real reports.
 var keys = map[string]func(*Config, interface{}) error{

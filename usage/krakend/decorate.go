@@ -22,6 +22,9 @@ func Decorate[F ~func(context.Context, C, http.Handler) error, C any](logger usa
 	if host.Mode == "" {
 		host.Mode = ModeDecorator
 	}
+	if host.Libc == "" {
+		host.Libc = Libc() // the decorator runs in the gateway process
+	}
 	return func(ctx context.Context, cfg C, h http.Handler) error {
 		ucfg, err := ConfigGetter(extraConfig(cfg))
 		if errors.Is(err, ErrNoConfig) {

@@ -71,3 +71,51 @@ func readableReport(in *usage.ReportRequest) interface{} {
 type dryRunLogger struct{ usage.Logger }
 
 func (dryRunLogger) Info(...interface{}) {}
+
+// FirstRequests returns the session request and the first report request
+// that a reporter with cfg sends for inst, built by the reporter itself
+// with a recording client: nothing is sent. The report carries the token
+// "dry-run" in place of the collector's and a real proof of work over it;
+// its extra payload is the one the first report carries. The IDs are the
+// overrides of cfg or derived from inst, as [Start] derives them.
+func FirstRequests(ctx context.Context, host Host, cfg Config, inst Instance) (*usage.SessionRequest, *usage.ReportRequest, error) {
+	cfg = host.Defaults(cfg)
+	inst = withHost(inst, host)
+	cluster, server := ids(cfg, inst)
+	rec := &recordingClient{}
+	r, err := usage.New(usage.Options{
+		ClusterID:    cluster,
+		ServerID:     server,
+		URL:          cfg.URL,
+		Version:      cfg.Version,
+		ExtraPayload: extra(inst.Payload),
+		HashBits:     cfg.HashBits,
+		Started:      inst.Started,
+	}, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.SingleReport(ctx); err != nil {
+		return nil, nil, err
+	}
+	return rec.session, rec.report, nil
+}
+
+// recordingClient keeps the requests a reporter makes and answers them as
+// a collector that accepts everything would.
+type recordingClient struct {
+	session *usage.SessionRequest
+	report  *usage.ReportRequest
+}
+
+func (c *recordingClient) NewSession(_ context.Context, in *usage.SessionRequest) (*usage.SessionReply, error) {
+	cp := *in
+	c.session = &cp
+	return &usage.SessionReply{Token: dryRunToken}, nil
+}
+
+func (c *recordingClient) SendReport(_ context.Context, in *usage.ReportRequest) (*usage.ReportReply, error) {
+	cp := *in
+	c.report = &cp
+	return &usage.ReportReply{Status: 200}, nil
+}

@@ -11,6 +11,12 @@ const (
 	ModePlugin = "plugin"
 	// ModeDecorator: the RunServer decorator compiled into a custom build.
 	ModeDecorator = "decorator"
+	// ModeWrapper: the krakend-usage command running the gateway as its
+	// child process (krakend-usage run -- krakend run ...).
+	ModeWrapper = "wrapper"
+	// ModeSidecar: the krakend-usage command beside the gateway in another
+	// container, sharing its config file and network (krakend-usage sidecar).
+	ModeSidecar = "sidecar"
 )
 
 // The C library of the gateway process ([Payload.Libc]).
@@ -43,7 +49,8 @@ type Payload struct {
 	// (service, endpoints, backends, async agents and their backends), by
 	// current name ([Canonical]); any other namespace counts as [Other].
 	Namespaces map[string]int `json:"namespaces"`
-	// Mode is how the extension runs: [ModePlugin] or [ModeDecorator].
+	// Mode is how the extension runs: [ModePlugin], [ModeDecorator],
+	// [ModeWrapper] or [ModeSidecar].
 	// Empty (omitted) in payloads from earlier versions.
 	Mode string `json:"mode,omitempty"`
 	// Libc is the gateway process's C library: [LibcGlibc], [LibcMusl] or
@@ -61,7 +68,13 @@ func (p Payload) JSON() []byte {
 }
 
 // KnownMode reports whether s is one of the Mode words.
-func KnownMode(s string) bool { return s == ModePlugin || s == ModeDecorator }
+func KnownMode(s string) bool {
+	switch s {
+	case ModePlugin, ModeDecorator, ModeWrapper, ModeSidecar:
+		return true
+	}
+	return false
+}
 
 // KnownLibc reports whether s is one of the Libc words.
 func KnownLibc(s string) bool { return s == LibcGlibc || s == LibcMusl || s == LibcNone }

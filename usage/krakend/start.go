@@ -32,8 +32,13 @@ type Host struct {
 	// UserAgent is the default Config.UserAgent: lura's
 	// core.KrakendUserAgent.
 	UserAgent string
-	// Mode is ModePlugin or ModeDecorator; it is sent in the payload.
+	// Mode is ModePlugin, ModeDecorator, ModeWrapper or ModeSidecar; it is
+	// sent in the payload.
 	Mode string
+	// Libc is the gateway binary's C library, sent in the payload: [Libc]
+	// for an adapter inside the gateway process, [ReadBinary]'s for a
+	// process beside it. Empty means not known, and it is left out.
+	Libc string
 }
 
 // Instance is what the reporter knows about the configuration it runs.
@@ -46,6 +51,10 @@ type Instance struct {
 	// Payload is the extra payload of the first report; nil sends none.
 	// Mode and Libc are filled in by Start.
 	Payload *Payload
+	// Started is when the gateway process started; the reports' uptime
+	// counts from it. Zero means when the reporter starts, which inside
+	// the gateway process is within seconds of it.
+	Started time.Time
 }
 
 // NewInstance describes a service for the reporter.
@@ -54,9 +63,11 @@ func NewInstance(s *Service) Instance {
 	return Instance{Digest: s.Digest(), Port: s.Port, Payload: &p}
 }
 
-// offSwitch names what turned the reporter off, or "" when it is on.
-// The environment is checked first, before any other work.
-func offSwitch(getenv func(string) string) string {
+// OffSwitch names what turns the reporter off in the environment read
+// with getenv (USAGE_DISABLE or DO_NOT_TRACK set to anything but "", "0"
+// or "false"), or "" when it is on. Every way in checks it first, before
+// any other work.
+func OffSwitch(getenv func(string) string) string {
 	for _, k := range []string{"USAGE_DISABLE", "DO_NOT_TRACK"} {
 		if v := strings.TrimSpace(getenv(k)); v != "" && v != "0" && !strings.EqualFold(v, "false") {
 			return "the " + k + " environment variable"
@@ -88,7 +99,7 @@ func ids(cfg Config, inst Instance) (string, string) {
 // started. It is the machinery of the lura adapters; a gateway built on
 // something else can call it too.
 func Start(ctx context.Context, logger usage.Logger, getenv func(string) string, host Host, cfg Config, cfgErr error, inst func() Instance) bool {
-	if why := offSwitch(getenv); why != "" {
+	if why := OffSwitch(getenv); why != "" {
 		logger.Info("Usage reporter disabled by " + why)
 		return false
 	}
@@ -131,6 +142,7 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst Instance) {
 		ReportLapse:     cfg.ReportLapse,
 		UserAgent:       cfg.UserAgent,
 		Logger:          logger,
+		Started:         inst.Started,
 	}
 	var client usage.UsageClient
 	what := "Starting the usage reporter"
@@ -173,7 +185,7 @@ func withHost(inst Instance, host Host) Instance {
 	if inst.Payload != nil {
 		p := *inst.Payload
 		p.Mode = host.Mode
-		p.Libc = Libc()
+		p.Libc = host.Libc
 		inst.Payload = &p
 	}
 	return inst

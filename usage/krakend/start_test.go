@@ -65,7 +65,7 @@ func TestOffSwitchValues(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	for v, off := range map[string]bool{"": false, "0": false, "false": false, "FALSE": false, " ": false, "1": true, "true": true, "yes": true} {
 		env["DO_NOT_TRACK"] = v
-		if got := offSwitch(getenv) != ""; got != off {
+		if got := OffSwitch(getenv) != ""; got != off {
 			t.Errorf("DO_NOT_TRACK=%q: got off=%t, want %t", v, got, off)
 		}
 	}
