@@ -79,6 +79,15 @@ const (
 	fcOut       = "FC_OUT"
 )
 
+// Config versions the parser reads. lura v2 and KrakenD 2.x read
+// configVersion3 only (config.ConfigVersion); one stored version of the
+// KrakenD CE 3.0.0 image writes configVersion4 as its default config, so
+// a config written for 3.0 may carry either.
+const (
+	configVersion3 = config.ConfigVersion
+	configVersion4 = 4
+)
+
 // NewConfigParser returns the config parser that KrakenD CE's main builds:
 // krakend-koanf (JSON, YAML or TOML by the file's extension, then the
 // KRAKEND_* environment overrides such as KRAKEND_PORT), wrapped in
@@ -86,6 +95,10 @@ const (
 // FC_TEMPLATES, FC_OUT). getenv reads those variables; nil means
 // os.Getenv. A gateway that parses its config with it and the plugin
 // that re-reads that config agree on every value, hence on the IDs.
+//
+// It reads `"version": 3` and `"version": 4` alike, and keeps the version
+// as written in the parsed config (so it is part of the digest); any
+// other version is refused with an error naming the field.
 func NewConfigParser(getenv func(string) string) config.Parser {
 	return newConfigParser(getenv, true)
 }
@@ -97,7 +110,7 @@ func newConfigParser(getenv func(string) string, writeOut bool) config.Parser {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	var p config.Parser = koanf.New()
+	var p config.Parser = versionParser{koanf.New()}
 	if getenv(fcEnable) == "" {
 		return p
 	}
@@ -113,12 +126,47 @@ func newConfigParser(getenv func(string) string, writeOut bool) config.Parser {
 	return flexibleconfig.NewTemplateParser(fc)
 }
 
-// gatewayConfig parses the gateway's config file named in args the way
-// KrakenD CE did when it started (see NewConfigParser), then applies what
-// `krakend run` applies after parsing: the alias normalisation and the -p
-// flag. getenv reads the flexible-configuration variables; the KRAKEND_*
-// overrides are read from the process environment by krakend-koanf.
-func gatewayConfig(args []string, getenv func(string) string) (config.ServiceConfig, error) {
+// versionParser parses with krakend-koanf, then runs lura's Init (which
+// refuses any version but configVersion3) on a config of either accepted
+// version, and gives the version back as written.
+type versionParser struct {
+	p interface {
+		ParseWithoutInit(file string) (config.ServiceConfig, error)
+	}
+}
+
+func (v versionParser) Parse(file string) (config.ServiceConfig, error) {
+	cfg, err := v.p.ParseWithoutInit(file)
+	if err != nil {
+		return cfg, err
+	}
+	written := cfg.Version
+	switch written {
+	case configVersion3:
+	case configVersion4:
+		cfg.Version = configVersion3
+	default:
+		return cfg, fmt.Errorf("'%s': \"version\" is %d, want %d or %d", file, written, configVersion3, configVersion4)
+	}
+	err = cfg.Init()
+	cfg.Version = written
+	if err != nil {
+		return cfg, config.CheckErr(err, file)
+	}
+	return cfg, nil
+}
+
+// ReadGatewayConfig parses the gateway's config file named in args (the
+// gateway process's arguments: -c FILE, -c=FILE, --config FILE or
+// --config=FILE, relative to the working directory) the way KrakenD CE
+// did when it started (see [NewConfigParser]), then applies what
+// `krakend run` applies after parsing: the alias normalisation and the
+// -p/--port flag. getenv reads the flexible-configuration variables (FC_*;
+// nil means os.Getenv); FC_OUT is ignored, so the file the gateway
+// rendered is never rewritten. The KRAKEND_* overrides are read from the
+// process environment by krakend-koanf. Without a -c/--config flag in
+// args it returns an error saying so.
+func ReadGatewayConfig(args []string, getenv func(string) string) (config.ServiceConfig, error) {
 	file, err := configFileFromArgs(args)
 	if err != nil {
 		return config.ServiceConfig{}, err

@@ -2,8 +2,10 @@ package krakendusage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,7 +55,7 @@ func TestGatewayConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(exampleTestConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := gatewayConfig([]string{"gateway", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"gateway", "-c", file}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +65,11 @@ func TestGatewayConfig(t *testing.T) {
 	if h1 != h2 || cfg.Port != 8080 {
 		t.Errorf("got hash %s port %d, want %s 8080", h1, cfg.Port, h2)
 	}
-	cfg, err = gatewayConfig([]string{"gateway", "-c", file, "-p", "9999"}, noEnv)
+	cfg, err = ReadGatewayConfig([]string{"gateway", "-c", file, "-p", "9999"}, noEnv)
 	if err != nil || cfg.Port != 9999 {
 		t.Errorf("got port %d, %v; want 9999", cfg.Port, err)
 	}
-	if _, err := gatewayConfig([]string{"gateway", "-c", file + ".missing"}, noEnv); err == nil {
+	if _, err := ReadGatewayConfig([]string{"gateway", "-c", file + ".missing"}, noEnv); err == nil {
 		t.Error("got no error for a missing file")
 	}
 }
@@ -102,7 +104,7 @@ endpoints:
       - host: ["http://localhost:19"]
         url_pattern: /b
 `)
-	cfg, err := gatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +118,11 @@ endpoints:
 func TestGatewayConfigEnvOverride(t *testing.T) {
 	file := writeFile(t, "krakend.json", exampleTestConfig)
 	t.Setenv("KRAKEND_PORT", "9090")
-	cfg, err := gatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
 	if err != nil || cfg.Port != 9090 {
 		t.Errorf("got port %d, %v; want 9090 from KRAKEND_PORT", cfg.Port, err)
 	}
-	cfg, err = gatewayConfig([]string{"krakend", "run", "-c", file, "-p", "9999"}, noEnv)
+	cfg, err = ReadGatewayConfig([]string{"krakend", "run", "-c", file, "-p", "9999"}, noEnv)
 	if err != nil || cfg.Port != 9999 {
 		t.Errorf("got port %d, %v; want 9999 from -p", cfg.Port, err)
 	}
@@ -141,7 +143,7 @@ func TestGatewayConfigFlexible(t *testing.T) {
 	env := map[string]string{"FC_ENABLE": "1", "FC_SETTINGS": settings, "FC_OUT": out}
 	getenv := func(k string) string { return env[k] }
 
-	cfg, err := gatewayConfig([]string{"krakend", "run", "-c", tmpl}, getenv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", tmpl}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +161,55 @@ func TestGatewayConfigFlexible(t *testing.T) {
 		t.Errorf("NewConfigParser did not write FC_OUT: %v", err)
 	}
 	// Without FC_ENABLE the template is not valid JSON.
-	if _, err := gatewayConfig([]string{"krakend", "run", "-c", tmpl}, noEnv); err == nil {
+	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-c", tmpl}, noEnv); err == nil {
 		t.Error("a template parsed without FC_ENABLE")
+	}
+}
+
+// A config written for KrakenD 3.0 may say "version": 4 (one stored
+// version of the 3.0.0 image writes it as its default config) or 3: both
+// are read and initialised alike, and the version stays as written, so
+// it is part of the digest. Any other version is refused, naming the
+// field.
+func TestGatewayConfigVersions(t *testing.T) {
+	const body = `,
+  "port": 8080,
+  "host": ["http://localhost:19"],
+  "endpoints": [{"endpoint": "/a", "backend": [{"url_pattern": "/a"}]}]
+}`
+	digests := map[int]string{}
+	for _, version := range []int{3, 4} {
+		file := writeFile(t, "krakend.json", fmt.Sprintf(`{"version": %d`, version)+body)
+		cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+		if err != nil {
+			t.Fatalf("version %d: %v", version, err)
+		}
+		if cfg.Version != version {
+			t.Errorf("version %d: parsed config says version %d", version, cfg.Version)
+		}
+		// Init ran: the endpoint's method and the backend's host are filled in.
+		e := cfg.Endpoints[0]
+		if e.Method != "GET" || len(e.Backend[0].Host) != 1 {
+			t.Errorf("version %d: got method %q, backend hosts %v; want GET and the service's host (lura's Init)", version, e.Method, e.Backend[0].Host)
+		}
+		if p := NewPayload(cfg); p.Endpoints != 1 || p.Backends != 1 {
+			t.Errorf("version %d: got %d endpoints, %d backends; want 1, 1", version, p.Endpoints, p.Backends)
+		}
+		digests[version], _ = ConfigDigest(cfg)
+		other, err := NewConfigParser(noEnv).Parse(file)
+		if err != nil || other.Version != version {
+			t.Errorf("NewConfigParser, version %d: got version %d, %v", version, other.Version, err)
+		}
+	}
+	if digests[3] == digests[4] {
+		t.Error("versions 3 and 4 give the same digest; the version as written is part of it")
+	}
+	for _, version := range []int{0, 2, 5} {
+		file := writeFile(t, "krakend.json", fmt.Sprintf(`{"version": %d`, version)+body)
+		_, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+		want := fmt.Sprintf(`"version" is %d, want 3 or 4`, version)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) {
+			t.Errorf("version %d: got %v, want an error naming %s and saying %s", version, err, file, want)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func (r *Registerer) env() ([]string, func(string) string) {
 
 // gateway parses the gateway config named in the process arguments, once.
 func (r *Registerer) gateway() (config.ServiceConfig, error) {
-	r.gwOnce.Do(func() { r.gw, r.gwErr = gatewayConfig(r.env()) })
+	r.gwOnce.Do(func() { r.gw, r.gwErr = ReadGatewayConfig(r.env()) })
 	return r.gw, r.gwErr
 }
 
