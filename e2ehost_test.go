@@ -244,6 +244,9 @@ type e2e struct {
 	host                             krakendHost
 	gateway, pluginDir, backend, dir string
 	noProbe                          bool // benchmarks load the gateway themselves
+	// wrap runs the gateway under a command: `wrap... gateway run -c ...`
+	// (krakend-usage run --).
+	wrap []string
 }
 
 // config writes a copy of examples/krakend.json pointed at the test

@@ -86,11 +86,13 @@ func wantEveryComponent() map[string]int {
 }
 
 // crossHost is a gateway binary, the plugin folder it loads from ("" for
-// a decorator build) and how it runs.
+// a decorator build or a stock KrakenD without the plugin) and how the
+// reporter runs beside it.
 type crossHost struct {
 	name      string
 	bin       string
 	pluginDir string
+	mode      string // krakend.ModePlugin, ModeDecorator, ModeWrapper or ModeSidecar
 	channel   string // mode/libc it must report, as the collector shows it
 }
 
@@ -98,79 +100,52 @@ type crossHost struct {
 // the shared goproxy when this machine needs it for lura v3.
 func gateway3(t testing.TB) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	r, ok := buildDone["gateway3"]
-	if !ok {
-		path := filepath.Join(buildDir, "gateway3")
-		cmd := exec.Command("go", "build", "-o", path, "./cmd/gateway3")
-		cmd.Dir = "lura3"
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			r = buildResult{skip: fmt.Sprintf("cannot build the lura v3 gateway (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): %v\n%s", err, out)}
-		} else {
-			r = buildResult{path: path}
-		}
-		buildDone["gateway3"] = r
-	}
-	if r.skip != "" {
-		skipOrFail(t, r.skip)
+	r := buildTool("lura3", "./cmd/gateway3", "gateway3")
+	if r.out != "" {
+		skipOrFail(t, "cannot build the lura v3 gateway (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): "+r.out)
 	}
 	return r.path
+}
+
+// krakendUsage builds the static krakend-usage command (CGO_ENABLED=0).
+func krakendUsage(t testing.TB) string {
+	t.Helper()
+	r := buildTool(".", "./cmd/krakend-usage", "krakend-usage")
+	if r.out != "" {
+		t.Fatalf("building krakend-usage: %s", r.out)
+	}
+	return r.path
+}
+
+// buildTool builds the static command pkg of the module in dir into the
+// test's build folder as name, once per test binary. A failed build gives
+// the go command's output in out.
+func buildTool(dir, pkg, name string) buildResult {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if r, ok := buildDone[name]; ok {
+		return r
+	}
+	path := filepath.Join(buildDir, name)
+	cmd := exec.Command("go", "build", "-o", path, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+	r := buildResult{path: path}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r = buildResult{out: fmt.Sprintf("%v\n%s", err, out)}
+	}
+	buildDone[name] = r
+	return r
 }
 
 // realCollector builds the usage-collector of collector/ and runs it on a
 // loopback port with a SQLite file, until the test ends.
 func realCollector(t testing.TB) string {
 	t.Helper()
-	buildMu.Lock()
-	r, ok := buildDone["collector"]
-	if !ok {
-		path := filepath.Join(buildDir, "usage-collector")
-		cmd := exec.Command("go", "build", "-o", path, "./cmd/usage-collector")
-		cmd.Dir = "collector"
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			r = buildResult{out: fmt.Sprintf("%v\n%s", err, out)}
-		} else {
-			r = buildResult{path: path}
-		}
-		buildDone["collector"] = r
-	}
-	buildMu.Unlock()
+	r := buildTool("collector", "./cmd/usage-collector", "usage-collector")
 	if r.out != "" {
 		t.Fatalf("building the collector: %s", r.out)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(r.path, "-listen", addr, "-db", "sqlite:"+filepath.Join(t.TempDir(), "usage.db"))
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("collector log:\n%s", out.String())
-		}
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector is not up after 30s:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // firstReport runs host on the every-component config until its first
 // report and returns the cluster ID and the payload, without mode and libc.
 func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string, krakend.Payload) {
@@ -178,20 +153,27 @@ func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string
 	col := newTestCollector(t, 20)
 	col.upstream = upstream
 	e := &e2e{host: krakendHost{Name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
-	file := everyComponentConfig(t, e.dir, h.pluginDir, freePort(t), col, backendURL)
+	if h.mode == krakend.ModeWrapper {
+		e.wrap = []string{krakendUsage(t), "run", "--"}
+	}
+	port := freePort(t)
+	file := everyComponentConfig(t, e.dir, h.pluginDir, port, col, backendURL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()
+	if h.mode == krakend.ModeSidecar {
+		startSidecar(t, file, port)
+	}
 	reports := col.waitReports(t, 1, 60*time.Second)
 	var p krakend.Payload
 	if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 		t.Fatalf("%s: payload %q: %v\n%s", h.name, reports[0].Data.Extra, err, g.out.String())
 	}
-	wantMode := krakend.ModePlugin
-	if h.pluginDir == "" {
-		wantMode = krakend.ModeDecorator
+	libcOK := krakend.KnownLibc(p.Libc)
+	if h.mode == krakend.ModeSidecar {
+		libcOK = p.Libc == "" // several gateways in view: the sidecar cannot tell which is its own
 	}
-	if p.Mode != wantMode || !krakend.KnownLibc(p.Libc) {
-		t.Errorf("%s: mode %q, libc %q; want %q and a known libc", h.name, p.Mode, p.Libc, wantMode)
+	if p.Mode != h.mode || !libcOK {
+		t.Errorf("%s: mode %q, libc %q; want %q and a known libc", h.name, p.Mode, p.Libc, h.mode)
 	}
 	p.Mode, p.Libc = "", ""
 	return reports[0].Data.ClusterID, p
@@ -203,15 +185,22 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 	}
 	// The example gateway and every stock KrakenD release and libc named
 	// here (see krakendHosts), each with the plugin built for it.
+	// Each stock KrakenD also runs without the plugin, under the
+	// krakend-usage wrapper and beside the sidecar, on the same config.
 	var hosts []crossHost
 	for _, h := range krakendHosts(t) {
-		hosts = append(hosts, crossHost{name: h.Name, bin: h.Bin, pluginDir: filepath.Dir(h.Plugin), channel: "plugin/" + h.Libc})
+		hosts = append(hosts, crossHost{name: h.Name, bin: h.Bin, pluginDir: filepath.Dir(h.Plugin), mode: krakend.ModePlugin, channel: "plugin/" + h.Libc})
+		if h.Stock() {
+			hosts = append(hosts,
+				crossHost{name: h.Name + " (wrapper)", bin: h.Bin, pluginDir: t.TempDir(), mode: krakend.ModeWrapper, channel: "wrapper/" + h.Libc},
+				crossHost{name: h.Name + " (sidecar)", bin: h.Bin, pluginDir: t.TempDir(), mode: krakend.ModeSidecar, channel: "sidecar/unknown"})
+		}
 	}
 	if len(hosts) == 0 {
 		t.Fatal("no gateway to run")
 	}
 	// Built with CGO_ENABLED=0: no C library.
-	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t), channel: "decorator/none"})
+	hosts = append(hosts, crossHost{name: "lura v3 gateway (decorator)", bin: gateway3(t), mode: krakend.ModeDecorator, channel: "decorator/none"})
 
 	type result struct {
 		cluster string

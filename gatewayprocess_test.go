@@ -62,7 +62,8 @@ func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &runningGateway{t: t, cfg: cfg, port: int(m.Port), out: &syncBuffer{}, cancel: cancel}
-	g.cmd = exec.CommandContext(ctx, e.gateway, append([]string{"run", "-c", cfg}, flags...)...)
+	argv := append(append(append([]string{}, e.wrap...), e.gateway, "run", "-c", cfg), flags...)
+	g.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	g.cmd.Dir = e.dir
 	g.cmd.Env = append(append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK="), env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out

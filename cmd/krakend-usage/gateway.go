@@ -49,25 +49,31 @@ func findGateway(root int) (*gateway, error) {
 	return nil, fmt.Errorf("no lura binary among process %d and its descendants", root)
 }
 
-// anyGateway looks for a gateway among every process of the PID namespace
-// but this one: a sidecar sees the gateway's process when its pod shares
-// the process namespace.
+// anyGateway looks for the gateway among every process of the PID
+// namespace but this one: a sidecar sees the gateway's process when its pod
+// shares the process namespace. It finds it only when exactly one
+// gateway is in view, so that a host running several never lends one's
+// version to another.
 func anyGateway() (*gateway, error) {
 	ents, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil, errNoProc
 	}
 	self := os.Getpid()
+	var found []*gateway
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
 			continue
 		}
 		if g, err := procGateway(pid); err == nil {
-			return g, nil
+			found = append(found, g)
 		}
 	}
-	return nil, errors.New("no lura binary among the processes in view")
+	if len(found) != 1 {
+		return nil, fmt.Errorf("%d lura binaries among the processes in view, want 1", len(found))
+	}
+	return found[0], nil
 }
 
 // descendants returns root and every descendant of it, parents first.

@@ -1,0 +1,122 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestWrapperPassesExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 3", 3},
+		{"kill -TERM $$", 128 + 15},
+		{"kill -KILL $$", 128 + 9},
+	} {
+		code, _, stderr := exitCode(t, command(t, nil, "run", "--", "sh", "-c", tc.script))
+		if code != tc.want {
+			t.Errorf("child %q: wrapper exit %d, want %d (%s)", tc.script, code, tc.want, stderr)
+		}
+	}
+	code, out, _ := exitCode(t, command(t, nil, "run", "--", "no-such-command-here"))
+	if code != exitExec || !strings.Contains(out, `Cannot run "no-such-command-here"`) {
+		t.Errorf("missing command: exit %d, %q; want %d and a line naming it", code, out, exitExec)
+	}
+}
+
+// The child's output reaches the same stdout and stderr, byte for byte,
+// and its stdin is the wrapper's.
+func TestWrapperPassesOutputThrough(t *testing.T) {
+	cmd := command(t, nil, "run", "--", "sh", "-c", `printf 'a\nb'; printf 'err\n' >&2; cat; printf 'c\n'`)
+	cmd.Stdin = strings.NewReader("from stdin\n")
+	code, stdout, stderr := exitCode(t, cmd)
+	if code != 0 || stdout != "a\nbfrom stdin\nc\n" || stderr != "err\n" {
+		t.Errorf("got exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// Every forwarded signal reaches the child, which decides what to do.
+func TestWrapperForwardsSignals(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	script := fmt.Sprintf(`
+for s in HUP INT QUIT USR1 USR2 TERM; do trap "echo $s >> %[1]s/got" $s; done
+echo $$ > %[2]s
+while [ "$(wc -l < %[1]s/got 2>/dev/null)" != 6 ]; do sleep 0.05; done
+exit 7`, dir, ready)
+	cmd := command(t, nil, "run", "--", "sh", "-c", script)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, ready)
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM} {
+		if err := cmd.Process.Signal(s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // sh runs one trap at a time
+	}
+	err := cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 7 {
+		t.Fatalf("wrapper: %v, want exit 7 from the child", err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "got"))
+	if strings.Fields(string(got)) == nil || len(strings.Fields(string(got))) != 6 {
+		t.Errorf("the child got %q, want the 6 signals", got)
+	}
+}
+
+// An orphan that the child leaves behind is reaped by the wrapper (its
+// subreaper), not left a zombie, and the wrapper exits with the child.
+func TestWrapperReapsOrphans(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "orphan")
+	// The grandchild outlives its parent by a little: it is re-parented
+	// to the wrapper, and exits while the child still runs.
+	script := fmt.Sprintf(`sh -c 'sleep 0.2 & echo $! > %s' ; sleep 1; exit 0`, pidFile)
+	cmd := command(t, nil, "run", "--", "sh", "-c", script)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile)))
+	time.Sleep(600 * time.Millisecond) // the orphan has exited by now
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		fields := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		if fields[0] == "Z" {
+			t.Errorf("the orphan %d is a zombie: %s", pid, st)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("wrapper: %v", err)
+	}
+}
+
+// With USAGE_DISABLE or DO_NOT_TRACK, the wrapper execs COMMAND in its
+// place after one INFO line: the process is the command itself.
+func TestWrapperOffSwitchExecsInPlace(t *testing.T) {
+	for _, env := range []string{"USAGE_DISABLE=1", "DO_NOT_TRACK=1"} {
+		code, out, _ := exitCode(t, command(t, []string{env}, "run", "--", "sh", "-c", `echo "pid $$"; exec cat /proc/self/status`))
+		if code != 0 {
+			t.Fatalf("%s: exit %d", env, code)
+		}
+		lines := strings.Split(out, "\n")
+		if !strings.Contains(lines[0], "INFO: [SERVICE: Usage] Usage reporter disabled by the "+strings.TrimSuffix(env, "=1")+" environment variable") {
+			t.Errorf("%s: first line %q", env, lines[0])
+		}
+		// The shell's parent is the test, not a wrapper process.
+		for _, l := range lines {
+			if v, ok := strings.CutPrefix(l, "PPid:"); ok && strings.TrimSpace(v) != strconv.Itoa(os.Getpid()) {
+				t.Errorf("%s: the command's parent is %s, want the test (%d): a wrapper stayed", env, strings.TrimSpace(v), os.Getpid())
+			}
+		}
+	}
+}
