@@ -76,12 +76,12 @@ func (e *e2e) suite(t *testing.T) {
 			}
 		}
 		out := g.out.String()
-		checkLogLines(t, out, krakend.PluginLogPrefix)
+		checkLogLines(t, out, e.prefix)
 		for _, want := range []string{
-			fmt.Sprintf("INFO: [PLUGIN: krakend-usage] Starting the usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
-			"WARNING: [PLUGIN: krakend-usage] Report lapse 1s is below 1m0s",
-			"INFO: [PLUGIN: krakend-usage] Session opened with " + col.URL,
-			"INFO: [PLUGIN: krakend-usage] Report accepted (uptime ",
+			fmt.Sprintf("INFO: "+e.prefix+" Starting the usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
+			"WARNING: " + e.prefix + " Report lapse 1s is below 1m0s",
+			"INFO: " + e.prefix + " Session opened with " + col.URL,
+			"INFO: " + e.prefix + " Report accepted (uptime ",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("gateway log lacks %q:\n%s", want, out)
@@ -185,10 +185,10 @@ func (e *e2e) suite(t *testing.T) {
 		edit func(map[string]interface{})
 		line string
 	}{
-		{"USAGE_DISABLE", []string{"USAGE_DISABLE=1"}, nil, "INFO: [PLUGIN: krakend-usage] Usage reporter disabled by the USAGE_DISABLE environment variable"},
-		{"DO_NOT_TRACK", []string{"DO_NOT_TRACK=1"}, nil, "INFO: [PLUGIN: krakend-usage] Usage reporter disabled by the DO_NOT_TRACK environment variable"},
-		{"disabled", nil, func(m map[string]interface{}) { usageBlock(m)["disabled"] = true }, `INFO: [PLUGIN: krakend-usage] Usage reporter disabled by the "disabled" config key`},
-		{"bad config", nil, func(m map[string]interface{}) { usageBlock(m)["hash_bits"] = 99.0 }, `ERROR: [PLUGIN: krakend-usage] Usage reporter not started: config key "hash_bits": bad value 99: want an integer from 1 to 28`},
+		{"USAGE_DISABLE", []string{"USAGE_DISABLE=1"}, nil, "INFO: " + e.prefix + " Usage reporter disabled by the USAGE_DISABLE environment variable"},
+		{"DO_NOT_TRACK", []string{"DO_NOT_TRACK=1"}, nil, "INFO: " + e.prefix + " Usage reporter disabled by the DO_NOT_TRACK environment variable"},
+		{"disabled", nil, func(m map[string]interface{}) { usageBlock(m)["disabled"] = true }, "INFO: " + e.prefix + ` Usage reporter disabled by the "disabled" config key`},
+		{"bad config", nil, func(m map[string]interface{}) { usageBlock(m)["hash_bits"] = 99.0 }, "ERROR: " + e.prefix + ` Usage reporter not started: config key "hash_bits": bad value 99: want an integer from 1 to 28`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -202,7 +202,7 @@ func (e *e2e) suite(t *testing.T) {
 				t.Errorf("the collector got %d requests: %v", len(raw), raw)
 			}
 			var lines []string // above DEBUG ("Logger loaded")
-			for _, l := range g.lines("[PLUGIN: krakend-usage]") {
+			for _, l := range g.lines(e.prefix) {
 				if !strings.Contains(l, "DEBUG: ") {
 					lines = append(lines, l)
 				}
@@ -223,7 +223,7 @@ func (e *e2e) suite(t *testing.T) {
 			t.Errorf("dry run sent %d requests", len(raw))
 		}
 		out := g.out.String()
-		checkLogLines(t, out, krakend.PluginLogPrefix)
+		checkLogLines(t, out, e.prefix)
 		session, report := dryRunRequests(t, out, col.URL)
 		if report.Data.ClusterID != session.ClusterID || report.Data.Version != release {
 			t.Errorf("logged report %+v does not match session %+v", report.Data, session)
@@ -240,16 +240,16 @@ func (e *e2e) suite(t *testing.T) {
 		col := newTestCollector(t, 20)
 		col.setDown(3)
 		g := e.start(t, col, e.config(t, col, nil), nil)
-		g.waitLog(t, "INFO: [PLUGIN: krakend-usage] Collector reachable again after 3 failed attempts")
+		g.waitLog(t, "INFO: "+e.prefix+" Collector reachable again after 3 failed attempts")
 		col.waitReports(t, 1, 30*time.Second)
 		g.stop()
 		out := g.out.String()
-		checkLogLines(t, out, krakend.PluginLogPrefix)
-		warn := g.lines("WARNING: [PLUGIN: krakend-usage] Collector unreachable")
+		checkLogLines(t, out, e.prefix)
+		warn := g.lines("WARNING: " + e.prefix + " Collector unreachable")
 		if want := "collector answered 502 Bad Gateway (text/html); retrying in the background"; len(warn) != 1 || !strings.HasSuffix(warn[0], want) {
 			t.Errorf("got warnings %q, want exactly one ending %q", warn, want)
 		}
-		if n := len(g.lines("DEBUG: [PLUGIN: krakend-usage] Attempt ")); n != 2 {
+		if n := len(g.lines("DEBUG: " + e.prefix + " Attempt ")); n != 2 {
 			t.Errorf("got %d DEBUG retry lines, want 2 (the failures after the first):\n%s", n, out)
 		}
 		if strings.Contains(out, "<html") || strings.Contains(out, "nginx") {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
 // A gatewayHost names a gateway the tests run the plugin in: a stock
@@ -234,7 +235,7 @@ func newE2E(t testing.TB, host gatewayHost) *e2e {
 // newE2EOn is newE2E for a host already resolved.
 func newE2EOn(t testing.TB, host krakendHost) *e2e {
 	t.Helper()
-	e := &e2e{host: host, dir: t.TempDir(), gateway: host.Bin, pluginDir: filepath.Dir(host.Plugin)}
+	e := &e2e{host: host, dir: t.TempDir(), gateway: host.Bin, pluginDir: filepath.Dir(host.Plugin), prefix: krakend.PluginLogPrefix}
 	e.backend = newTestBackend(t).URL
 	return e
 }
@@ -247,6 +248,9 @@ type e2e struct {
 	// wrap runs the gateway under a command: `wrap... gateway run -c ...`
 	// (krakend-usage run --).
 	wrap []string
+	// prefix tags the reporter's log lines: krakend.PluginLogPrefix for
+	// the plugin, krakend.LogPrefix for the wrapper.
+	prefix string
 }
 
 // config writes a copy of examples/krakend.json pointed at the test

@@ -146,6 +146,36 @@ func realCollector(t testing.TB) string {
 	if r.out != "" {
 		t.Fatalf("building the collector: %s", r.out)
 	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(r.path, "-listen", addr, "-db", "sqlite:"+filepath.Join(t.TempDir(), "usage.db"))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("collector log:\n%s", out.String())
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector is not up after 30s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // firstReport runs host on the every-component config until its first
 // report and returns the cluster ID and the payload, without mode and libc.
 func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string, krakend.Payload) {

@@ -91,6 +91,7 @@ func startReporter(ctx context.Context, logger usage.Logger, s *settings, g *gat
 		logger.Error(fmt.Sprintf("Usage reporter not started: cannot read the gateway config (%s); the gateway is not affected", krakend.LogDetail(err)))
 		return false
 	}
+	s.followGateway(gc.ExtraConfig)
 	cfg, err := s.usageConfig(gc.ExtraConfig)
 	if errors.Is(err, krakend.ErrNoConfig) {
 		logger.Info(fmt.Sprintf("Usage reporter not configured: no %q block in the gateway config and no USAGE_URL; nothing is reported", krakend.Namespace))

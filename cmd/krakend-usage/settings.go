@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	krakendusage "github.com/krakend-usage/krakend-usage"
 	"github.com/krakend-usage/krakend-usage/usage"
@@ -45,6 +46,7 @@ type settings struct {
 	logLevel string
 	set      map[string]*string // config key -> flag value
 	getenv   func(string) string
+	log      *levelLogger
 }
 
 // newSettings declares the shared flags on a new FlagSet for cmd.
@@ -53,7 +55,7 @@ func newSettings(cmd string, stderr io.Writer) *settings {
 	s.fs.SetOutput(stderr)
 	s.fs.StringVar(&s.config, "c", "", "the gateway's config `file`")
 	s.fs.StringVar(&s.config, "config", "", "the gateway's config `file` (same as -c)")
-	s.fs.StringVar(&s.logLevel, "log-level", envOr("USAGE_LOG_LEVEL", "INFO"), "DEBUG, INFO, WARNING, ERROR or CRITICAL (USAGE_LOG_LEVEL)")
+	s.fs.StringVar(&s.logLevel, "log-level", os.Getenv("USAGE_LOG_LEVEL"), "DEBUG, INFO, WARNING, ERROR or CRITICAL (USAGE_LOG_LEVEL; default: the gateway's, from its telemetry/logging block, else KrakenD's DEBUG)")
 	for _, o := range overrides {
 		s.set[o.key] = s.fs.String(o.flag, "", fmt.Sprintf("%s (%s; config key %q)", o.help, o.env, o.key))
 	}
@@ -69,13 +71,86 @@ func envOr(k, def string) string {
 
 // logger is a KrakenD-style logger on w: lura's basic format, with the
 // "KRAKEND" tag of KrakenD's default logger, and the component prefix of
-// the decorator ([SERVICE: Usage]) on every line.
+// the decorator ([SERVICE: Usage]) on every line. Its level is -log-level;
+// without one, INFO until [settings.followGateway] sets the gateway's.
 func (s *settings) logger(w io.Writer) (usage.Logger, error) {
-	l, err := logging.NewLogger(strings.ToUpper(s.logLevel), w, "KRAKEND")
+	l, err := logging.NewLogger("DEBUG", w, "KRAKEND")
 	if err != nil {
+		return nil, err
+	}
+	s.log = &levelLogger{l: l}
+	level := s.logLevel
+	if level == "" {
+		level = "INFO"
+	}
+	if !s.log.set(level) {
 		return nil, fmt.Errorf("-log-level %q: want DEBUG, INFO, WARNING, ERROR or CRITICAL", s.logLevel)
 	}
-	return krakend.Prefixed(l, krakend.LogPrefix), nil
+	return krakend.Prefixed(s.log, krakend.LogPrefix), nil
+}
+
+// followGateway sets the log level to the gateway's, as its config says
+// (telemetry/logging's "level"; KrakenD logs at DEBUG without that block),
+// unless -log-level or USAGE_LOG_LEVEL chose one: the reporter's lines
+// then show in the gateway's log stream exactly when its own would.
+func (s *settings) followGateway(extra map[string]interface{}) {
+	if s.log == nil || s.logLevel != "" {
+		return
+	}
+	level := "DEBUG"
+	for k, v := range extra {
+		if name, _ := krakend.Canonical(k); name == "telemetry/logging" {
+			if m, ok := v.(map[string]interface{}); ok {
+				if l, ok := m["level"].(string); ok {
+					level = l
+				}
+			}
+		}
+	}
+	s.log.set(level)
+}
+
+// logLevels orders lura's log levels.
+var logLevels = map[string]int32{"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
+
+// levelLogger is a lura logger whose level can change while it is used.
+type levelLogger struct {
+	l   logging.Logger
+	min atomic.Int32
+}
+
+// set makes level (any case) the lowest level written; false for a word
+// that is no level.
+func (x *levelLogger) set(level string) bool {
+	n, ok := logLevels[strings.ToUpper(level)]
+	if ok {
+		x.min.Store(n)
+	}
+	return ok
+}
+
+func (x *levelLogger) Debug(v ...interface{}) {
+	if x.min.Load() <= 0 {
+		x.l.Debug(v...)
+	}
+}
+
+func (x *levelLogger) Info(v ...interface{}) {
+	if x.min.Load() <= 1 {
+		x.l.Info(v...)
+	}
+}
+
+func (x *levelLogger) Warning(v ...interface{}) {
+	if x.min.Load() <= 2 {
+		x.l.Warning(v...)
+	}
+}
+
+func (x *levelLogger) Error(v ...interface{}) {
+	if x.min.Load() <= 3 {
+		x.l.Error(v...)
+	}
 }
 
 // usageConfig resolves the reporter's config: the block found in the

@@ -74,6 +74,7 @@ func (sc *sidecar) run(ctx context.Context, base string) {
 		<-ctx.Done()
 		return
 	}
+	sc.s.followGateway(gc.ExtraConfig)
 	if base == "" {
 		port := gc.Port
 		if port == 0 {
