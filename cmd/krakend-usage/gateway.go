@@ -17,7 +17,7 @@ import (
 // gateway is the KrakenD process, as /proc shows it, or as COMMAND names
 // it when /proc cannot tell.
 type gateway struct {
-	pid     int      // 0 when not found in /proc
+	pid     int // 0 when not found in /proc
 	bin     krakend.Binary
 	args    []string // its command line: where the config file is named
 	dir     string   // its working directory ("" for this process's)
