@@ -33,9 +33,9 @@ export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell $(GO) env GOPROXY)
 endif
 endif
 
-.PHONY: all test lint bench plugin plugin-musl plugins check-dist targets check-targets gateway collector run clean
+.PHONY: all test lint bench plugin plugin-musl plugins check-dist targets check-targets gateway collector krakend-usage binaries dist run clean
 
-all: plugin gateway collector
+all: plugin gateway collector krakend-usage
 
 ## test: every module, race detector on
 test:
@@ -130,6 +130,27 @@ gateway:
 COLLECTOR_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 collector:
 	cd collector && $(GO) build -ldflags "-X main.version=$(COLLECTOR_VERSION)" -o ../$(BUILD)/usage-collector ./cmd/usage-collector
+
+## krakend-usage: the static reporter beside any KrakenD (wrapper, sidecar,
+## dry run) for this machine
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+STATIC_GO := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false
+krakend-usage:
+	$(STATIC_GO) -ldflags "-X main.version=$(VERSION)" -o $(BUILD)/krakend-usage ./cmd/krakend-usage
+
+## binaries: krakend-usage for linux/amd64 and linux/arm64 in dist/,
+## reproducible (-trimpath, no cgo, the version from git)
+binaries:
+	@mkdir -p $(DIST)
+	@set -e; for arch in amd64 arm64; do \
+		GOOS=linux GOARCH=$$arch $(STATIC_GO) -ldflags "-s -w -X main.version=$(VERSION)" -o $(DIST)/krakend-usage_linux_$$arch ./cmd/krakend-usage; \
+		echo "$(DIST)/krakend-usage_linux_$$arch"; \
+	done
+
+## dist: every release file in dist/ (the plugins of every release, the
+## krakend-usage binaries, the collector's) and their SHA256SUMS
+dist: plugins binaries
+	@cd $(DIST) && sha256sum $$(ls | grep -v '^SHA256SUMS$$') >SHA256SUMS && echo "$(DIST)/SHA256SUMS"
 
 clean:
 	rm -rf $(BUILD) $(DIST)

@@ -118,9 +118,10 @@ func krakendUsage(t testing.TB) string {
 }
 
 // buildTool builds the static command pkg of the module in dir into the
-// test's build folder as name, once per test binary. A failed build gives
-// the go command's output in out.
-func buildTool(dir, pkg, name string) buildResult {
+// test's build folder as name, once per test binary, with env added to the
+// go command's (GOARCH=arm64, say). A failed build gives the go command's
+// output in out.
+func buildTool(dir, pkg, name string, env ...string) buildResult {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if r, ok := buildDone[name]; ok {
@@ -129,7 +130,7 @@ func buildTool(dir, pkg, name string) buildResult {
 	path := filepath.Join(buildDir, name)
 	cmd := exec.Command("go", "build", "-o", path, pkg)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+	cmd.Env = append(append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0"), env...)
 	r := buildResult{path: path}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		r = buildResult{out: fmt.Sprintf("%v\n%s", err, out)}

@@ -202,7 +202,7 @@ func (c *testCollector) snapshot() (sessions []usage.SessionRequest, reports []u
 }
 
 // waitReports polls until n reports arrived or the deadline passes.
-func (c *testCollector) waitReports(t *testing.T, n int, d time.Duration) []usage.ReportRequest {
+func (c *testCollector) waitReports(t testing.TB, n int, d time.Duration) []usage.ReportRequest {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {

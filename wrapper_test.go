@@ -309,3 +309,40 @@ func waitFor(t *testing.T, out *syncBuffer, s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The arm64 krakend-usage wraps the arm64 stock KrakenD, both run by
+// qemu-user (KRAKEND_ARM64_BIN: targets/krakend-arm64.sh glibc RELEASE):
+// a report arrives with arch arm64 and the gateway's version and libc.
+// The wrapper sees qemu as its child's executable, so it reads KrakenD
+// from the command line, as without /proc.
+func TestWrapperArm64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a gateway under qemu-user")
+	}
+	bin := os.Getenv("KRAKEND_ARM64_BIN")
+	qemu, err := exec.LookPath("qemu-aarch64")
+	switch {
+	case bin == "":
+		skipOrFail(t, "KRAKEND_ARM64_BIN is not set (targets/krakend-arm64.sh glibc "+readTarget(t).Version+" builds it)")
+	case err != nil:
+		skipOrFail(t, "qemu-aarch64 not found (Debian: apt-get install qemu-user)")
+	}
+	r := buildTool(".", "./cmd/krakend-usage", "krakend-usage-arm64", "GOARCH=arm64")
+	if r.out != "" {
+		t.Fatalf("building krakend-usage for arm64: %s", r.out)
+	}
+	col := newTestCollector(t, 20)
+	// qemu-aarch64 krakend-usage run -- qemu-aarch64 -L SYSROOT krakend run -c FILE
+	e := &e2e{host: krakendHost{Name: "KrakenD arm64 (qemu)"}, gateway: bin, dir: t.TempDir(), noProbe: true, prefix: krakend.LogPrefix,
+		wrap: []string{qemu, r.path, "run", "--", qemu, "-L", "/usr/aarch64-linux-gnu"}}
+	file := everyComponentConfig(t, e.dir, t.TempDir(), freePort(t), col, newTestBackend(t).URL)
+	g := e.start(t, col, file, nil)
+	defer g.stop()
+	reports := col.waitReports(t, 1, 120*time.Second)
+	d := reports[0].Data
+	var p Payload
+	json.Unmarshal(d.Extra, &p)
+	if d.Arch != "arm64" || d.Version != readTarget(t).Version || p.Mode != krakend.ModeWrapper || p.Libc != krakend.LibcGlibc {
+		t.Errorf("report %+v, payload %s; want arch arm64, version %s, mode wrapper, libc glibc", d, d.Extra, readTarget(t).Version)
+	}
+}

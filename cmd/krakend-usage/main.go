@@ -77,9 +77,16 @@ them. "krakend-usage COMMAND -h" lists a command's flags. USAGE_DISABLE=1 or
 DO_NOT_TRACK=1 turns reporting off. Documentation: docs/gateway.md.
 `
 
-// ownVersion is the module version krakend-usage was built from, as the go
-// command records it ("(devel)" for a build from a checkout).
+// version is stamped by the release build (make dist: -X main.version=...).
+var version string
+
+// ownVersion is the stamped version, else the module version krakend-usage
+// was built from, as the go command records it ("(devel)" for a build from
+// a checkout).
 func ownVersion() string {
+	if version != "" {
+		return version
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		v := info.Main.Version
 		for _, s := range info.Settings {

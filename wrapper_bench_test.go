@@ -1,0 +1,186 @@
+package krakendusage
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+)
+
+// BenchmarkWrapper measures what the krakend-usage wrapper costs the stock
+// KrakenD (KRAKEND_BIN, KRAKEND_MUSL_BIN), in the same run:
+//
+//   - wrapped-req/s, bare-req/s and their ratio: two gateways on the same
+//     config, one under the wrapper and reporting, one bare, loaded at once
+//     by the same workers, as BenchmarkGateway does for the plugin;
+//   - start-ms-bare, start-ms-wrapped: the median time from exec to the
+//     first 200 of /__health over 9 starts of each, alternated;
+//   - wrapper-rss-MB: the wrapper process's resident memory while it runs.
+//
+//	GOWORK=off go test -run '^$' -bench BenchmarkWrapper -benchtime 5s -count 3 .
+func BenchmarkWrapper(b *testing.B) {
+	for _, host := range gatewayHosts[1:] {
+		b.Run(host.name, func(b *testing.B) { benchmarkWrapper(b, host) })
+	}
+}
+
+func benchmarkWrapper(b *testing.B, host gatewayHost) {
+	e := newE2E(b, host)
+	e.noProbe = true
+	e.pluginDir = b.TempDir()
+	col := newTestCollector(b, 20)
+	edit := func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1m" }
+	bare := *e
+	e.wrap, e.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
+	wrappedCfg, bareCfg := e.config(b, col, edit), bare.config(b, col, edit)
+	b.ReportMetric(medianStart(b, &bare, bareCfg), "start-ms-bare")
+	b.ReportMetric(medianStart(b, e, wrappedCfg), "start-ms-wrapped")
+
+	wrapped := e.start(b, col, wrappedCfg, nil)
+	plain := bare.start(b, col, bareCfg, nil)
+	wrapped.waitLog(b, "Report accepted")
+	if rss := rssMB(wrapped.cmd.Process.Pid); rss > 0 {
+		b.ReportMetric(rss, "wrapper-rss-MB")
+	}
+	rates := loadBoth(b, [2]int{wrapped.port, plain.port})
+	b.ReportMetric(rates[0], "wrapped-req/s")
+	b.ReportMetric(rates[1], "bare-req/s")
+	if rates[1] > 0 {
+		b.ReportMetric(rates[0]/rates[1], "ratio")
+	}
+}
+
+// medianStart starts e's gateway on cfg 9 times and returns the median
+// milliseconds from exec to the first answered /__health.
+func medianStart(b *testing.B, e *e2e, cfg string) float64 {
+	b.Helper()
+	port := configPort(b, cfg)
+	var ms []float64
+	for range 9 {
+		argv := append(append([]string{}, e.wrap...), e.gateway, "run", "-c", cfg)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir, cmd.Env = e.dir, append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK=")
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/__health", port)
+		for {
+			if resp, err := http.Get(url); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Since(start) > 30*time.Second {
+				b.Fatalf("%v not serving after 30s", argv)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	sort.Float64s(ms)
+	return ms[len(ms)/2]
+}
+
+// configPort reads the port of a config written by e.config.
+func configPort(b *testing.B, cfg string) int {
+	c, err := NewConfigParser(noEnv).Parse(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.Port
+}
+
+// loadBoth loads two gateways at once with the benchmark's b.N requests,
+// half of the workers on each, and returns each one's requests per second.
+func loadBoth(b *testing.B, ports [2]int) [2]float64 {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+	get := func(port int) error {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/users/1", port))
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	for range 200 {
+		get(ports[0])
+		get(ports[1])
+	}
+	var worker atomic.Int64
+	var served [2]atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		arm := worker.Add(1) % 2
+		for pb.Next() {
+			if err := get(ports[arm]); err != nil {
+				b.Error(err)
+				return
+			}
+			served[arm].Add(1)
+		}
+	})
+	elapsed := time.Since(start).Seconds()
+	b.StopTimer()
+	return [2]float64{float64(served[0].Load()) / elapsed, float64(served[1].Load()) / elapsed}
+}
+
+// rssMB is the resident memory of process pid in MB, 0 when unknown.
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkWrapperMemory runs the wrapper beside the stock KrakenD for
+// many report cycles (a 5ms lapse, the least proof of work) and reports
+// its resident memory after the first 100 reports and after 2,000 more:
+// at the default 12h lapse, 2,000 reports are over 2 years.
+//
+//	GOWORK=off go test -run '^$' -bench BenchmarkWrapperMemory -benchtime 1x .
+func BenchmarkWrapperMemory(b *testing.B) {
+	e := newE2E(b, gatewayHosts[1])
+	e.noProbe = true
+	e.pluginDir = b.TempDir()
+	e.wrap, e.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
+	col := newTestCollector(b, 1)
+	g := e.start(b, col, e.config(b, col, func(m map[string]interface{}) {
+		usageBlock(m)["report_lapse"] = "5ms"
+		usageBlock(m)["hash_bits"] = 1.0
+	}), []string{"USAGE_LOG_LEVEL=WARNING"})
+	for range b.N {
+		col.waitReports(b, 100, 60*time.Second)
+		early := rssMB(g.cmd.Process.Pid)
+		col.waitReports(b, 2100, 10*time.Minute)
+		late := rssMB(g.cmd.Process.Pid)
+		b.ReportMetric(early, "rss-MB-at-100")
+		b.ReportMetric(late, "rss-MB-at-2100")
+	}
+}
