@@ -167,6 +167,51 @@ func TestContainerImages(t *testing.T) {
 			t.Errorf("the sidecar took %s to stop", took)
 		}
 	})
+
+	// The Kubernetes example, as podman play kube runs it: the same
+	// manifest with the local images, this test's collector and a free
+	// port, on the host's network (podman's pod network cannot reach the
+	// test collector on loopback), one replica (podman runs one pod).
+	t.Run("kubernetes example", func(t *testing.T) {
+		col := newTestCollector(t, 20)
+		port := freePort(t)
+		b, err := os.ReadFile("deploy/krakend/kubernetes.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := string(b)
+		for old, repl := range map[string]string{
+			"devopsfaith/krakend:3.0.0":                 base,
+			"registry.example.com/krakend-usage:latest": tag,
+			"https://usage-collector.example.com":       col.URL,
+			"8080":                                      strconv.Itoa(port),
+			"replicas: 2":                               "replicas: 1",
+			"      shareProcessNamespace: true":         "      hostNetwork: true\n      shareProcessNamespace: true",
+		} {
+			if !strings.Contains(y, old) {
+				t.Fatalf("deploy/krakend/kubernetes.yaml has no %q", old)
+			}
+			y = strings.ReplaceAll(y, old, repl)
+		}
+		file := filepath.Join(t.TempDir(), "kube.yaml")
+		if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		podman(t, "play", "kube", file)
+		t.Cleanup(func() {
+			if t.Failed() {
+				out, _ := exec.Command("podman", "pod", "logs", "krakend-pod-0").CombinedOutput()
+				t.Logf("pod log:\n%s", out)
+			}
+			exec.Command("podman", "play", "kube", "--down", file).Run()
+		})
+		reports := col.waitReports(t, 1, 90*time.Second)
+		var p krakend.Payload
+		json.Unmarshal(reports[0].Data.Extra, &p)
+		if p.Mode != krakend.ModeSidecar || p.Libc != krakend.LibcMusl || reports[0].Data.Version == "undefined" {
+			t.Errorf("report %+v, payload %s: want mode sidecar, and the gateway's version and libc read from its process (shareProcessNamespace)", reports[0].Data, reports[0].Data.Extra)
+		}
+	})
 }
 
 // procIDsOf reads the real user and group IDs of a host process.
