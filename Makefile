@@ -46,6 +46,8 @@ test:
 	@for r in $(filter-out $(lastword $(RELEASES)),$(RELEASES)); do v=$$(echo $$r | tr . _); \
 		eval "g=\$${KRAKEND_BIN_$$v:-}; m=\$${KRAKEND_MUSL_BIN_$$v:-}"; \
 		[ -n "$$g$$m" ] || echo "note: KRAKEND_BIN_$$v and KRAKEND_MUSL_BIN_$$v are not set: the plugin is not tried in KrakenD $$r"; done
+	@[ -n "$$KRAKEND_ARM64_BIN" ] || echo "note: KRAKEND_ARM64_BIN is not set: the arm64 krakend-usage is not run under qemu-user (targets/krakend-arm64.sh glibc $(lastword $(RELEASES)))"
+	@[ -n "$$USAGE_TEST_KRAKEND_IMAGE" ] || echo "note: USAGE_TEST_KRAKEND_IMAGE is not set: the container images are not built (e.g. devopsfaith/krakend:$(lastword $(RELEASES)), with podman)"
 	@[ -z "$(SHARED_GOPROXY)" ] || echo "note: modules the default proxy refuses here come from $(SHARED_GOPROXY)"
 	@set -e; for m in $(MODULES); do \
 		echo "==> go test -race $$m"; \
