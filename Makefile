@@ -91,10 +91,15 @@ endif
 
 ## plugins: every release's plugins for the published KrakenD binaries and
 ## images, built in their paths (GOROOT /usr/local/go, GOMODCACHE /go/pkg/mod;
-## root, unshare -m): dist/krakend-usage_<release>_linux_<arch>_<libc>.so, SHA256SUMS
+## root, unshare -m): dist/krakend-usage_<release>_linux_<arch>_<libc>.so, SHA256SUMS;
+## those this machine lacks a C toolchain for are listed and skipped.
+## make dist/krakend-usage_<release>_linux_<arch>_<libc>.so builds that file, or fails.
 DIST := dist
 plugins:
 	@DIST=$(DIST) RELEASES="$(RELEASES)" GO=$(GO) targets/dist.sh
+$(DIST)/krakend-usage_%.so: FORCE
+	@DIST=$(DIST) GO=$(GO) targets/dist.sh $@
+FORCE:
 
 ## check-dist: each dist/ file in its release's KrakenD built in the
 ## images' paths (KRAKEND_CE_PATHS=image; arm64: targets/krakend-arm64.sh,

@@ -4,15 +4,16 @@
 // is package [krakend] of the usage module, written once; this package
 // only binds it to lura v3's types.
 //
-// KrakenD CE 3.0 may drop Go plugins (krakend-ce PR #1106); a custom build
-// with this decorator is then the way to report. In krakend-ce's
-// cmd/krakend-ce (or wherever the build picks its RunServer), wrap the
-// server:
+// KrakenD CE 3.0 has no Go plugins; a custom build with this decorator is
+// the in-process way to report. krakend-ce's hook is its ExecutorBuilder:
+// a RunServerFactory that wraps the server with [New] and hands it to
+// krakend.DefaultRunServerFactory,
 //
-//	import usage3 "github.com/krakend-usage/krakend-usage/lura3"
+//	func (f *usageRunServerFactory) NewRunServer(l logging.Logger, next router.RunServerFunc) krakend.RunServer {
+//		return f.DefaultRunServerFactory.NewRunServer(l, usage3.New(l, next))
+//	}
 //
-//	runServer := usage3.New(logger, krakend.DefaultRunServerFactory)
-//
-// and configure the service extra_config namespace [Namespace]
-// ("telemetry/usage"). See docs/gateway.md.
+// set as ExecutorBuilder.RunServerFactory in main, and the service
+// extra_config namespace [Namespace] ("telemetry/usage"). docs/gateway.md
+// ("In a KrakenD CE build") has the whole file and what was compiled.
 package lura3

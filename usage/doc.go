@@ -72,6 +72,7 @@
 //	INFO     Report accepted (uptime Ns, extra payload: true|false)
 //	DEBUG    Next report at <time>
 //	WARNING  Collector unreachable: <reason>; retrying in the background  (first failure)
+//	WARNING  Collector at <URL> answered 404 … for the session path <path> (tried <URL><path>): check the url and session_endpoint settings; retrying in the background  (first failure, when that is why)
 //	DEBUG    Attempt N failed: <reason>; next attempt at <time>            (each further one)
 //	INFO     Collector reachable again after N failed attempts
 //	INFO     Report refused (401|403): opening a new session

@@ -1,7 +1,9 @@
 package usage
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -9,8 +11,10 @@ import (
 // report. Its message keeps Go's "usage: " package prefix once, however
 // deep the chain: an inner error of this package loses its own.
 type opError struct {
-	op  string // "session" or "report"
-	err error
+	op   string // "session" or "report"
+	url  string // the collector's base URL (Options.URL)
+	path string // the endpoint's path on url
+	err  error
 }
 
 func (e *opError) Error() string {
@@ -18,6 +22,18 @@ func (e *opError) Error() string {
 }
 
 func (e *opError) Unwrap() error { return e.err }
+
+// sessionNotFound reports whether err is a 404 answer to the session
+// request: the collector's URL or its session path is wrong, which no
+// outage explains, and what the WARNING of a failed streak says instead.
+func sessionNotFound(err error) (*opError, *StatusError, bool) {
+	var oe *opError
+	var se *StatusError
+	if errors.As(err, &oe) && oe.op == "session" && oe.url != "" && errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return oe, se, true
+	}
+	return nil, nil, false
+}
 
 // panicError is what a recovered panic in a UsageClient or Minter becomes,
 // so that the reporter treats it as one more failed attempt.

@@ -94,8 +94,10 @@ func TestLogsStreakOfReportFailures(t *testing.T) {
 	})
 }
 
-// TestLogsHTMLErrorPage: a wrong URL that answers an HTML page is one short
-// line in the log, not the page.
+// TestLogsHTMLErrorPage: a wrong URL that answers an HTML 404 page to the
+// session request is one short line in the log, not the page, and it says
+// what is wrong: the collector at that URL has no session endpoint at
+// that path, with the URL tried and the settings to check.
 func TestLogsHTMLErrorPage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newFakeCollector(t, 8)
@@ -109,7 +111,7 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 		_, logs := startFake(t, c, nil)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		want := "WARNING: Collector unreachable: session: collector answered 404 Not Found (text/html); retrying in the background"
+		want := "WARNING: Collector at http://collector.test answered 404 Not Found (text/html) for the session path /session (tried http://collector.test/session): check the url and session_endpoint settings; retrying in the background"
 		if got := logs.lines(); len(got) == 0 || got[0] != want {
 			t.Fatalf("log:\n%s\nwant first line:\n%s", logs, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -91,10 +92,21 @@ func (s *streak) failed(log Logger, err error, wait time.Duration) {
 	var pe *panicError
 	if !s.warned && !errors.As(err, &pe) {
 		s.warned = true
-		log.Warning(fmt.Sprintf("Collector unreachable: %s; retrying in the background", logReason(err)))
+		log.Warning(failureWarning(err))
 		return
 	}
 	log.Debug(fmt.Sprintf("Attempt %d failed: %s; next attempt at %s", s.failures, logReason(err), at(wait)))
+}
+
+// failureWarning is the WARNING that starts a streak of failures: the
+// collector is unreachable, or, for a 404 to the session request, the
+// collector at the configured URL has no session endpoint at that path.
+func failureWarning(err error) string {
+	if oe, se, ok := sessionNotFound(err); ok {
+		return oneLine(fmt.Sprintf("Collector at %s answered %s for the session path %s (tried %s): check the url and session_endpoint settings; retrying in the background",
+			oe.url, strings.TrimPrefix(se.Error(), "collector answered "), oe.path, oe.url+oe.path), 2*maxReasonLen)
+	}
+	return fmt.Sprintf("Collector unreachable: %s; retrying in the background", logReason(err))
 }
 
 // reachable ends a streak: the collector answered.

@@ -48,7 +48,7 @@ func (r *Reporter) openSession(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return &opError{op: "session", err: err}
+		return &opError{op: "session", url: r.URL, path: r.SessionEndpoint, err: err}
 	}
 	if reply == nil || reply.Token == "" {
 		return &opError{op: "session", err: errors.New("reply has no token")}

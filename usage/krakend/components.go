@@ -8,37 +8,57 @@ import (
 // Other is the name every unknown component, method or word is counted as.
 const Other = "other"
 
-// components are the current namespaces of KrakenD CE and lura components
-// (KrakenD Enterprise namespaces that CE configs carry too are included so
-// that a shared config is counted by name). A name here is public: it may
-// appear in a report, on a collector's dashboard and in its metrics.
-var components = []string{
-	"async/amqp",
-	"auth/api-keys", "auth/basic", "auth/client-credentials", "auth/gcp", "auth/jose",
+// namespaces3 are the extra_config namespaces of KrakenD 3.0, by their
+// 3.0 names: every namespace of its config schema (krakend-schema v3.0,
+// at every level: service, endpoint, backend, async agent, workflow, gRPC
+// method), which KrakenD 2.13's schema has too. lura v3 and KrakenD 3.0
+// components register these short names natively; 2.x releases map their
+// legacy names to them ([LegacyAliases]). KrakenD Enterprise namespaces
+// are in the schema and here, so that a config shared with an Enterprise
+// gateway is counted by name. A name here is public: it may appear in a
+// report, on a collector's dashboard and in its metrics.
+var namespaces3 = []string{
+	"ai/llm", "ai/mcp",
+	"async/amqp", "async/kafka",
+	"auth/api-keys", "auth/aws-sigv4", "auth/basic", "auth/client-credentials", "auth/gcp",
 	"auth/ntlm", "auth/revoker", "auth/signer", "auth/validator",
 	"backend/amqp/consumer", "backend/amqp/producer", "backend/conditional",
 	"backend/graphql", "backend/grpc", "backend/http", "backend/http/client",
-	"backend/lambda", "backend/pubsub/publisher", "backend/pubsub/subscriber",
+	"backend/lambda", "backend/pubsub/publisher", "backend/pubsub/publisher/kafka",
+	"backend/pubsub/subscriber", "backend/pubsub/subscriber/kafka",
 	"backend/soap", "backend/static-filesystem",
-	"documentation/openapi",
+	"documentation/openapi", "documentation/postman",
+	"governance/processors", "governance/quota",
 	"grpc",
 	"modifier/body-generator", "modifier/jmespath", "modifier/lua-backend",
 	"modifier/lua-endpoint", "modifier/lua-proxy", "modifier/martian",
-	"modifier/request-body-generator", "modifier/response-body-generator",
-	"modifier/response-headers",
-	"plugin/http-client", "plugin/http-server", "plugin/req-resp-modifier",
+	"modifier/request-body-extractor", "modifier/request-body-extractor/early",
+	"modifier/request-body-generator", "modifier/response-body",
+	"modifier/response-body-generator", "modifier/response-headers",
+	"plugin/http-client", "plugin/http-server", "plugin/middleware", "plugin/req-resp-modifier",
 	"proxy",
-	"qos/circuit-breaker", "qos/http-cache", "qos/ratelimit/proxy",
-	"qos/ratelimit/router", "qos/ratelimit/service", "qos/ratelimit/tiered",
+	"qos/circuit-breaker", "qos/circuit-breaker/http", "qos/http-cache",
+	"qos/ratelimit/proxy", "qos/ratelimit/router", "qos/ratelimit/router/redis",
+	"qos/ratelimit/service", "qos/ratelimit/service/redis", "qos/ratelimit/tiered",
+	"redis",
 	"router",
 	"security/bot-detector", "security/cors", "security/http", "security/policies",
 	"server/static-filesystem", "server/virtualhost",
-	"telemetry/gelf", "telemetry/influx", "telemetry/logging", "telemetry/logstash",
-	"telemetry/metrics", "telemetry/moesif", "telemetry/newrelic",
-	"telemetry/opencensus", "telemetry/opentelemetry",
-	"validation/cel", "validation/json-schema",
+	"telemetry/gelf", "telemetry/logging", "telemetry/logstash", "telemetry/moesif",
+	"telemetry/newrelic", "telemetry/opentelemetry", "telemetry/opentelemetry-security",
+	"validation/cel", "validation/json-schema", "validation/response-json-schema",
 	"websocket",
+	"workflow",
 }
+
+// namespaces2 are the namespaces of KrakenD 2.x components that 3.0
+// dropped (its schema no longer has them). They stay known, so that a 2.x
+// gateway still counts them by name.
+var namespaces2 = []string{"telemetry/influx", "telemetry/metrics", "telemetry/opencensus"}
+
+// components are the current names of every known component: those of
+// 3.0, then those of 2.x only.
+var components = slices.Concat(namespaces3, namespaces2)
 
 // LegacyAliases maps each legacy namespace to its component's current name.
 // It is the `aliases` map of cmd/krakend-ce/main.go, identical in KrakenD
@@ -46,7 +66,9 @@ var components = []string{
 // config.ExtraConfigAlias[current] = legacy, so inside the stock binary a
 // block written under the current name is found under the legacy one).
 // A new release's map is checked against this one by the repository's
-// tests; add its new entries here.
+// tests; add its new entries here. KrakenD CE 3.0 registers at most the
+// three plugin entries and lura v3 none: a 3.0 config uses the current
+// names, and a legacy name in it is still counted under its current one.
 var LegacyAliases = map[string]string{
 	"github_com/devopsfaith/krakend/transport/http/server/handler":  "plugin/http-server",
 	"github.com/devopsfaith/krakend/transport/http/client/executor": "plugin/http-client",

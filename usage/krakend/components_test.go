@@ -1,7 +1,13 @@
 package krakend
 
 import (
+	"compress/gzip"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +84,97 @@ func TestPayloadJSON(t *testing.T) {
 	}
 	if KnownMode("x") || KnownLibc("") || KnownMethod("BREW") || !KnownMethod("GET") {
 		t.Error("an unknown word was accepted or a known one refused")
+	}
+}
+
+// schemaNamespaces reads a KrakenD config schema (krakend-schema's
+// bundled krakend.json, gzipped) and returns every extra_config namespace
+// it defines, at every level: the property names of each object that an
+// "extra_config" key holds, directly or through a "$ref" into "$defs".
+func schemaNamespaces(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.NewDecoder(zr).Decode(&schema); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	defs, _ := schema["$defs"].(map[string]any)
+	resolve := func(o map[string]any) map[string]any {
+		for range 10 {
+			ref, ok := o["$ref"].(string)
+			if !ok {
+				return o
+			}
+			key, ok := strings.CutPrefix(ref, "#/$defs/")
+			if !ok {
+				t.Fatalf("%s: a $ref outside $defs: %s", file, ref)
+			}
+			key = strings.NewReplacer("~1", "/", "~0", "~").Replace(key)
+			if o, ok = defs[key].(map[string]any); !ok {
+				t.Fatalf("%s: $ref %s resolves to nothing", file, ref)
+			}
+		}
+		t.Fatalf("%s: a $ref chain longer than 10", file)
+		return nil
+	}
+	out := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if ec, ok := sub.(map[string]any); ok && k == "extra_config" {
+					props, _ := resolve(ec)["properties"].(map[string]any)
+					for ns := range props {
+						out[ns] = true
+					}
+				}
+				walk(sub)
+			}
+		case []any:
+			for _, sub := range v {
+				walk(sub)
+			}
+		}
+	}
+	walk(schema)
+	if len(out) < 50 {
+		t.Fatalf("%s: only %d namespaces found; the schema's layout changed", file, len(out))
+	}
+	return out
+}
+
+// The table knows every namespace of KrakenD 3.0's config schema, by its
+// 3.0 name; its only names outside that schema are the 2.x components
+// that 3.0 dropped, which 2.13's schema still has.
+func TestComponentsCoverSchemas(t *testing.T) {
+	v3 := schemaNamespaces(t, filepath.Join("testdata", "krakend-schema-v3.0.json.gz"))
+	v213 := schemaNamespaces(t, filepath.Join("testdata", "krakend-schema-v2.13.json.gz"))
+	for _, ns := range slices.Sorted(maps.Keys(v3)) {
+		if got, ok := Canonical(ns); !ok || got != ns {
+			t.Errorf("3.0 namespace %q: Canonical gives %q, %v; want itself", ns, got, ok)
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(v213)) {
+		if !Known(ns) {
+			t.Errorf("2.13 namespace %q is not a known component", ns)
+		}
+	}
+	for _, c := range Components() {
+		inV3, only2 := v3[c], slices.Contains(namespaces2, c)
+		switch {
+		case only2 && (inV3 || !v213[c]):
+			t.Errorf("%q is listed as 2.x only, but the 3.0 schema has it (%v) or 2.13's has not (%v)", c, inV3, v213[c])
+		case !only2 && !inV3:
+			t.Errorf("%q is not a namespace of the 3.0 schema", c)
+		}
 	}
 }
