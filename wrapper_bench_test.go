@@ -17,82 +17,107 @@ import (
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
-// BenchmarkWrapper measures what the krakend-usage wrapper costs the stock
-// KrakenD (KRAKEND_BIN, KRAKEND_MUSL_BIN), in the same run:
+// BenchmarkWrapper measures what the krakend-usage wrapper costs the
+// requests of the stock KrakenD (KRAKEND_BIN, KRAKEND_MUSL_BIN): two
+// gateways on the same config, one under the wrapper and reporting, one
+// bare, loaded at once by the same workers, as BenchmarkGateway does for
+// the plugin. It reports wrapped-req/s, bare-req/s and their ratio, and
+// the wrapper process's resident memory (wrapper-rss-MB).
 //
-//   - wrapped-req/s, bare-req/s and their ratio: two gateways on the same
-//     config, one under the wrapper and reporting, one bare, loaded at once
-//     by the same workers, as BenchmarkGateway does for the plugin;
-//   - start-ms-bare, start-ms-wrapped: the median time from exec to the
-//     first 200 of /__health over 9 starts of each, alternated;
-//   - wrapper-rss-MB: the wrapper process's resident memory while it runs.
-//
-//	GOWORK=off go test -run '^$' -bench BenchmarkWrapper -benchtime 5s -count 3 .
+//	GOWORK=off go test -run '^$' -bench 'BenchmarkWrapper$' -benchtime 5s -count 3 .
 func BenchmarkWrapper(b *testing.B) {
 	for _, host := range gatewayHosts[1:] {
-		b.Run(host.name, func(b *testing.B) { benchmarkWrapper(b, host) })
+		b.Run(host.name, func(b *testing.B) {
+			wrapped, bare, cfgs := wrapperPair(b, host)
+			col := newTestCollector(b, 20)
+			w := wrapped.start(b, col, cfgs[0], nil)
+			p := bare.start(b, col, cfgs[1], nil)
+			w.waitLog(b, "Report accepted")
+			rss := rssMB(w.cmd.Process.Pid)
+			rates := loadBoth(b, [2]int{w.port, p.port})
+			b.ReportMetric(rates[0], "wrapped-req/s")
+			b.ReportMetric(rates[1], "bare-req/s")
+			if rates[1] > 0 {
+				b.ReportMetric(rates[0]/rates[1], "ratio")
+			}
+			b.ReportMetric(rss, "wrapper-rss-MB")
+		})
 	}
 }
 
-func benchmarkWrapper(b *testing.B, host gatewayHost) {
-	e := newE2E(b, host)
-	e.noProbe = true
-	e.pluginDir = b.TempDir()
+// BenchmarkWrapperStart measures the time from exec to the first answered
+// /__health of the stock KrakenD, bare and under the wrapper: each
+// iteration starts one of each, alternately, and the medians are
+// reported (start-ms-bare, start-ms-wrapped) with their difference.
+//
+//	GOWORK=off go test -run '^$' -bench BenchmarkWrapperStart -benchtime 15x .
+func BenchmarkWrapperStart(b *testing.B) {
+	for _, host := range gatewayHosts[1:] {
+		b.Run(host.name, func(b *testing.B) {
+			wrapped, bare, cfgs := wrapperPair(b, host)
+			var ms [2][]float64
+			for range b.N {
+				ms[0] = append(ms[0], startMS(b, wrapped, cfgs[0]))
+				ms[1] = append(ms[1], startMS(b, bare, cfgs[1]))
+			}
+			w, p := median(ms[0]), median(ms[1])
+			b.ReportMetric(w, "start-ms-wrapped")
+			b.ReportMetric(p, "start-ms-bare")
+			b.ReportMetric(w-p, "start-ms-added")
+		})
+	}
+}
+
+// wrapperPair returns the end-to-end setups of host under the wrapper and
+// bare (no plugin in either), with a config for each, reporting every
+// minute to a collector that accepts everything.
+func wrapperPair(b *testing.B, host gatewayHost) (wrapped, bare *e2e, cfgs [2]string) {
+	b.Helper()
+	wrapped = newE2E(b, host)
+	wrapped.noProbe = true
+	wrapped.pluginDir = b.TempDir()
+	cp := *wrapped
+	bare = &cp
+	wrapped.wrap, wrapped.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
 	col := newTestCollector(b, 20)
 	edit := func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1m" }
-	bare := *e
-	e.wrap, e.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
-	wrappedCfg, bareCfg := e.config(b, col, edit), bare.config(b, col, edit)
-	b.ReportMetric(medianStart(b, &bare, bareCfg), "start-ms-bare")
-	b.ReportMetric(medianStart(b, e, wrappedCfg), "start-ms-wrapped")
-
-	wrapped := e.start(b, col, wrappedCfg, nil)
-	plain := bare.start(b, col, bareCfg, nil)
-	wrapped.waitLog(b, "Report accepted")
-	if rss := rssMB(wrapped.cmd.Process.Pid); rss > 0 {
-		b.ReportMetric(rss, "wrapper-rss-MB")
-	}
-	rates := loadBoth(b, [2]int{wrapped.port, plain.port})
-	b.ReportMetric(rates[0], "wrapped-req/s")
-	b.ReportMetric(rates[1], "bare-req/s")
-	if rates[1] > 0 {
-		b.ReportMetric(rates[0]/rates[1], "ratio")
-	}
+	return wrapped, bare, [2]string{wrapped.config(b, col, edit), bare.config(b, col, edit)}
 }
 
-// medianStart starts e's gateway on cfg 9 times and returns the median
-// milliseconds from exec to the first answered /__health.
-func medianStart(b *testing.B, e *e2e, cfg string) float64 {
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+// startMS starts e's gateway on cfg and returns the milliseconds from
+// exec to its first answered /__health, then stops it.
+func startMS(b *testing.B, e *e2e, cfg string) float64 {
 	b.Helper()
 	port := configPort(b, cfg)
-	var ms []float64
-	for range 9 {
-		argv := append(append([]string{}, e.wrap...), e.gateway, "run", "-c", cfg)
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Dir, cmd.Env = e.dir, append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK=")
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		url := fmt.Sprintf("http://127.0.0.1:%d/__health", port)
-		for {
-			if resp, err := http.Get(url); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Since(start) > 30*time.Second {
-				b.Fatalf("%v not serving after 30s", argv)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	argv := append(append([]string{}, e.wrap...), e.gateway, "run", "-c", cfg)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = e.dir, append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK=")
+	url := fmt.Sprintf("http://127.0.0.1:%d/__health", port)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+	}()
+	for {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return float64(time.Since(start).Microseconds()) / 1000
+			}
+		}
+		if time.Since(start) > 30*time.Second {
+			b.Fatalf("%v not serving after 30s", argv)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	sort.Float64s(ms)
-	return ms[len(ms)/2]
 }
 
 // configPort reads the port of a config written by e.config.

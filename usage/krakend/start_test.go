@@ -84,9 +84,14 @@ func TestHostDefaults(t *testing.T) {
 	if got := (Host{Version: "2.13.8", UserAgent: "x"}).Defaults(cfg); got.Version != "9.9.9" || got.UserAgent != "mine" {
 		t.Errorf("the host's defaults replaced the configured version and user agent: %+v", got)
 	}
-	inst := withHost(Instance{Payload: &Payload{}}, Host{Mode: ModePlugin})
-	if inst.Payload.Mode != ModePlugin || !KnownLibc(inst.Payload.Libc) {
-		t.Errorf("payload mode %q, libc %q: want plugin and a known libc", inst.Payload.Mode, inst.Payload.Libc)
+	inst := withHost(Instance{Payload: &Payload{}}, Host{Mode: ModePlugin, Libc: LibcMusl})
+	if inst.Payload.Mode != ModePlugin || inst.Payload.Libc != LibcMusl {
+		t.Errorf("payload mode %q, libc %q: want the host's plugin and musl", inst.Payload.Mode, inst.Payload.Libc)
+	}
+	// A process beside the gateway that cannot tell its libc sends none,
+	// rather than its own.
+	if inst := withHost(Instance{Payload: &Payload{}}, Host{Mode: ModeSidecar}); inst.Payload.Libc != "" {
+		t.Errorf("libc %q for a host that did not say, want none sent", inst.Payload.Libc)
 	}
 	if withHost(Instance{}, Host{Mode: ModePlugin}).Payload != nil {
 		t.Error("an instance without a payload got one")
