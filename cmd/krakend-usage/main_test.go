@@ -16,6 +16,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KRAKEND_USAGE_TEST_MAIN") != "" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// A stand-in gateway process: a binary that links lura, waiting.
+	if os.Getenv("KRAKEND_USAGE_TEST_SLEEP") != "" {
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 

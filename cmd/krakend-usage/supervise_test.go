@@ -120,3 +120,46 @@ func TestWrapperOffSwitchExecsInPlace(t *testing.T) {
 		}
 	}
 }
+
+// Without /proc, the gateway is read from COMMAND: the first word that is
+// a lura binary (here this test binary, which links lura), its arguments
+// for the config file, and the child's start time for the uptime.
+func TestCommandGateway(t *testing.T) {
+	started := time.Now().Add(-time.Minute)
+	g := commandGateway([]string{"/bin/sh", "-c", "x", os.Args[0], "run", "-c", "krakend.json"}, started)
+	if g.bin.Lura != 2 || g.bin.Version != "undefined" || !g.started.Equal(started) || g.args[len(g.args)-1] != "krakend.json" {
+		t.Errorf("got %+v", g)
+	}
+	if g := commandGateway([]string{"/bin/sh", "-c", "exit 0"}, started); g.bin.Lura != 0 || g.bin.Version != "undefined" {
+		t.Errorf("a command without a lura binary: %+v", g)
+	}
+}
+
+// In /proc, the gateway is the descendant that links lura: this test
+// binary, started by a shell that forks it.
+func TestFindGatewayAmongDescendants(t *testing.T) {
+	dir := t.TempDir()
+	cmd := command(t, nil, "help")
+	cmd.Path, cmd.Args = "/bin/sh", []string{"sh", "-c", `"$0" run -c my.json; true`, os.Args[0]}
+	cmd.Dir = dir
+	cmd.Env = append(cmd.Env, "KRAKEND_USAGE_TEST_MAIN=", "KRAKEND_USAGE_TEST_SLEEP=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, err := findGateway(cmd.Process.Pid)
+		if err == nil {
+			defer syscall.Kill(g.pid, syscall.SIGKILL)
+			if g.pid == cmd.Process.Pid || g.args[len(g.args)-1] != "my.json" || g.dir != dir || g.uid != os.Getuid() || time.Since(g.started) > time.Minute {
+				t.Errorf("got %+v; want the forked test binary, its arguments, directory, user and start time", g)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not found: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
