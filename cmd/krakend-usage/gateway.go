@@ -36,13 +36,25 @@ var errNoProc = errors.New("no readable " + procRoot)
 // first process whose executable links lura. An entrypoint script execs
 // su-exec, which execs krakend, all under root's PID; a script that forks
 // runs krakend as a descendant.
-func findGateway(root int) (*gateway, error) {
+//
+// Root without CAP_SYS_PTRACE (a container's default) cannot read the
+// executable of another user's process: for a descendant that runs as
+// another user, findGateway calls become first, which is to give up root
+// for that user, then reads it.
+func findGateway(root int, become func(uid, gid int) error) (*gateway, error) {
 	pids, err := descendants(root)
 	if err != nil {
 		return nil, err
 	}
 	for _, pid := range pids {
-		if g, err := procGateway(pid); err == nil {
+		g, err := procGateway(pid)
+		if err != nil && errors.Is(err, os.ErrPermission) && become != nil {
+			uid, gid := procIDs(filepath.Join(procRoot, strconv.Itoa(pid), "status"))
+			if uid > 0 && uid != os.Geteuid() && become(uid, gid) == nil {
+				g, err = procGateway(pid)
+			}
+		}
+		if err == nil {
 			return g, nil
 		}
 	}

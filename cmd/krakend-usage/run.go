@@ -64,7 +64,14 @@ func reportBeside(ctx context.Context, logger usage.Logger, s *settings, child i
 			logger.Error(fmt.Sprintf("Recovered from panic in the usage reporter: %v; it is stopped, the gateway goes on", p))
 		}
 	}()
-	g, err := waitGateway(ctx, child)
+	become := func(uid, gid int) error {
+		err := dropPrivileges(uid, gid)
+		if err != nil {
+			logger.Warning(fmt.Sprintf("Cannot take the gateway's user ID %d: %v", uid, err))
+		}
+		return err
+	}
+	g, err := waitGateway(ctx, child, become)
 	if ctx.Err() != nil {
 		return
 	}
@@ -72,8 +79,8 @@ func reportBeside(ctx context.Context, logger usage.Logger, s *settings, child i
 		logger.Debug(fmt.Sprintf("Gateway process not found (%v): reading the command line instead", err))
 		g = commandGateway(command, started)
 	}
-	if err := dropPrivileges(g); err != nil {
-		logger.Warning(fmt.Sprintf("Cannot take the gateway's user ID %d: %v", g.uid, err))
+	if g.uid > 0 && g.uid != os.Geteuid() {
+		_ = become(g.uid, g.gid)
 	}
 	if g.dir != "" {
 		if err := os.Chdir(g.dir); err != nil {
@@ -114,10 +121,10 @@ func startReporter(ctx context.Context, logger usage.Logger, s *settings, g *gat
 
 // waitGateway polls for the gateway process among child's descendants
 // until it shows, ctx ends or findGatewayFor passes.
-func waitGateway(ctx context.Context, child int) (*gateway, error) {
+func waitGateway(ctx context.Context, child int, become func(uid, gid int) error) (*gateway, error) {
 	deadline := time.Now().Add(findGatewayFor)
 	for {
-		g, err := findGateway(child)
+		g, err := findGateway(child, become)
 		if err == nil || errors.Is(err, errNoProc) || time.Now().After(deadline) {
 			return g, err
 		}

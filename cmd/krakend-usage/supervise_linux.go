@@ -111,17 +111,17 @@ func execInPlace(path string, command []string) error {
 // the gateway runs as someone else (the official image's entrypoint runs
 // KrakenD as uid 1000). The wrapper keeps what it needs: signals to a
 // process of the same user, reaping, and the config file the gateway
-// reads. A gateway that runs as root, or whose user is unknown, leaves
-// the wrapper as it is.
-func dropPrivileges(g *gateway) error {
-	if os.Geteuid() != 0 || g.uid <= 0 || g.gid < 0 {
+// reads. It does nothing when this process is not root; a gateway that
+// runs as root is never passed here.
+func dropPrivileges(uid, gid int) error {
+	if os.Geteuid() != 0 || uid <= 0 || gid < 0 {
 		return nil
 	}
-	if err := syscall.Setgroups([]int{g.gid}); err != nil {
+	if err := syscall.Setgroups([]int{gid}); err != nil {
 		return err
 	}
-	if err := syscall.Setgid(g.gid); err != nil {
+	if err := syscall.Setgid(gid); err != nil {
 		return err
 	}
-	return syscall.Setuid(g.uid)
+	return syscall.Setuid(uid)
 }

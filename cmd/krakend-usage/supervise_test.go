@@ -149,7 +149,7 @@ func TestFindGatewayAmongDescendants(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		g, err := findGateway(cmd.Process.Pid)
+		g, err := findGateway(cmd.Process.Pid, nil)
 		if err == nil {
 			defer syscall.Kill(g.pid, syscall.SIGKILL)
 			if g.pid == cmd.Process.Pid || g.args[len(g.args)-1] != "my.json" || g.dir != dir || g.uid != os.Getuid() || time.Since(g.started) > time.Minute {
