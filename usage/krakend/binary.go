@@ -38,7 +38,7 @@ const undefinedVersion = "undefined"
 func ReadBinary(path string) (Binary, error) {
 	info, err := buildinfo.ReadFile(path)
 	if err != nil {
-		return Binary{}, fmt.Errorf("%w: %s: %v", ErrNotGateway, path, err)
+		return Binary{}, fmt.Errorf("%w: %s: %w", ErrNotGateway, path, err)
 	}
 	var b Binary
 	for _, m := range append([]*debug.Module{&info.Main}, info.Deps...) {
