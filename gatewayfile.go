@@ -1,92 +1,19 @@
 package krakendusage
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
-
-	flexibleconfig "github.com/krakend/krakend-flexibleconfig/v2"
-	koanf "github.com/krakend/krakend-koanf"
+	"github.com/krakend-usage/krakend-usage/internal/gatewayconfig"
 	"github.com/luraproject/lura/v2/config"
 )
 
 // errNoConfigFlag: the process was not started with -c/--config.
-var errNoConfigFlag = errors.New("no -c or --config flag in the process arguments")
+var errNoConfigFlag = gatewayconfig.ErrNoConfigFlag
 
 // configFileFromArgs finds the gateway's config file the way `krakend run`
-// takes it: -c FILE, -c=FILE, --config FILE or --config=FILE (Go's flag
-// package also accepts -config). The last one wins, as with flag.
-func configFileFromArgs(args []string) (string, error) {
-	file := ""
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		switch a {
-		case "-c", "--c", "-config", "--config":
-			if i+1 < len(args) {
-				file = args[i+1]
-				i++
-			}
-			continue
-		}
-		for _, p := range []string{"-c=", "--c=", "-config=", "--config="} {
-			if strings.HasPrefix(a, p) {
-				file = strings.TrimPrefix(a, p)
-			}
-		}
-	}
-	if file == "" {
-		return "", errNoConfigFlag
-	}
-	return file, nil
-}
+// takes it (see [gatewayconfig.FileFromArgs]).
+func configFileFromArgs(args []string) (string, error) { return gatewayconfig.FileFromArgs(args) }
 
 // portFromArgs returns the -p/--port override of `krakend run`, 0 if none.
-func portFromArgs(args []string) int {
-	port := 0
-	for i := 0; i < len(args); i++ {
-		a, v := args[i], ""
-		switch {
-		case a == "--":
-			return port
-		case a == "-p" || a == "--port" || a == "-port":
-			if i+1 < len(args) {
-				v = args[i+1]
-				i++
-			}
-		case strings.HasPrefix(a, "-p="), strings.HasPrefix(a, "--port="), strings.HasPrefix(a, "-port="):
-			v = a[strings.Index(a, "=")+1:]
-		default:
-			continue
-		}
-		if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 65536 {
-			port = n
-		}
-	}
-	return port
-}
-
-// The environment variables of KrakenD CE's flexible configuration.
-const (
-	fcEnable    = "FC_ENABLE"
-	fcSettings  = "FC_SETTINGS"
-	fcPartials  = "FC_PARTIALS"
-	fcTemplates = "FC_TEMPLATES"
-	fcOut       = "FC_OUT"
-)
-
-// Config versions the parser reads. lura v2 and KrakenD 2.x read
-// configVersion3 only (config.ConfigVersion); one stored version of the
-// KrakenD CE 3.0.0 image writes configVersion4 as its default config, so
-// a config written for 3.0 may carry either.
-const (
-	configVersion3 = config.ConfigVersion
-	configVersion4 = 4
-)
+func portFromArgs(args []string) int { return gatewayconfig.PortFromArgs(args) }
 
 // NewConfigParser returns the config parser that KrakenD CE's main builds:
 // krakend-koanf (JSON, YAML or TOML by the file's extension, then the
@@ -100,60 +27,7 @@ const (
 // as written in the parsed config (so it is part of the digest); any
 // other version is refused with an error naming the field.
 func NewConfigParser(getenv func(string) string) config.Parser {
-	return newConfigParser(getenv, true)
-}
-
-// newConfigParser is NewConfigParser; with writeOut false it ignores
-// FC_OUT, so that the plugin re-reading the config never rewrites the
-// file the gateway itself rendered.
-func newConfigParser(getenv func(string) string, writeOut bool) config.Parser {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	var p config.Parser = versionParser{koanf.New()}
-	if getenv(fcEnable) == "" {
-		return p
-	}
-	fc := flexibleconfig.Config{
-		Parser:    p,
-		Settings:  getenv(fcSettings),
-		Partials:  getenv(fcPartials),
-		Templates: getenv(fcTemplates),
-	}
-	if writeOut {
-		fc.Path = getenv(fcOut)
-	}
-	return flexibleconfig.NewTemplateParser(fc)
-}
-
-// versionParser parses with krakend-koanf, then runs lura's Init (which
-// refuses any version but configVersion3) on a config of either accepted
-// version, and gives the version back as written.
-type versionParser struct {
-	p interface {
-		ParseWithoutInit(file string) (config.ServiceConfig, error)
-	}
-}
-
-func (v versionParser) Parse(file string) (config.ServiceConfig, error) {
-	cfg, err := v.p.ParseWithoutInit(file)
-	if err != nil {
-		return cfg, err
-	}
-	written := cfg.Version
-	switch written {
-	case configVersion3:
-	case configVersion4:
-		cfg.Version = configVersion3
-	default:
-		return cfg, fmt.Errorf("'%s': \"version\" is %d, want %d or %d", file, written, configVersion3, configVersion4)
-	}
-	err = cfg.Init()
-	cfg.Version = written
-	if err != nil {
-		return cfg, config.CheckErr(err, file)
-	}
-	return cfg, nil
+	return gatewayconfig.NewParser(getenv, true)
 }
 
 // ReadGatewayConfig parses the gateway's config file named in args (the
@@ -167,17 +41,5 @@ func (v versionParser) Parse(file string) (config.ServiceConfig, error) {
 // process environment by krakend-koanf. Without a -c/--config flag in
 // args it returns an error saying so.
 func ReadGatewayConfig(args []string, getenv func(string) string) (config.ServiceConfig, error) {
-	file, err := configFileFromArgs(args)
-	if err != nil {
-		return config.ServiceConfig{}, err
-	}
-	cfg, err := newConfigParser(getenv, false).Parse(file)
-	if err != nil {
-		return config.ServiceConfig{}, fmt.Errorf("parsing %s: %w", file, err)
-	}
-	cfg.Normalize()
-	if p := portFromArgs(args); p != 0 {
-		cfg.Port = p
-	}
-	return cfg, nil
+	return gatewayconfig.Read(args, getenv)
 }

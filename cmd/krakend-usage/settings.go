@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/gatewayconfig"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"github.com/luraproject/lura/v2/config"
@@ -214,5 +214,5 @@ func typed(key, v string) interface{} {
 // flag in args the way KrakenD does (krakend-koanf, KRAKEND_* overrides,
 // flexible configuration), relative to the working directory.
 func readGateway(args []string, getenv func(string) string) (config.ServiceConfig, error) {
-	return krakendusage.ReadGatewayConfig(args, getenv)
+	return gatewayconfig.Read(args, getenv)
 }
