@@ -199,11 +199,7 @@ func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string
 	if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 		t.Fatalf("%s: payload %q: %v\n%s", h.name, reports[0].Data.Extra, err, g.out.String())
 	}
-	libcOK := krakend.KnownLibc(p.Libc)
-	if h.mode == krakend.ModeSidecar {
-		libcOK = p.Libc == "" // several gateways in view: the sidecar cannot tell which is its own
-	}
-	if p.Mode != h.mode || !libcOK {
+	if p.Mode != h.mode || !krakend.KnownLibc(p.Libc) {
 		t.Errorf("%s: mode %q, libc %q; want %q and a known libc", h.name, p.Mode, p.Libc, h.mode)
 	}
 	p.Mode, p.Libc = "", ""
@@ -224,7 +220,7 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 		if h.Stock() {
 			hosts = append(hosts,
 				crossHost{name: h.Name + " (wrapper)", bin: h.Bin, pluginDir: t.TempDir(), mode: krakend.ModeWrapper, channel: "wrapper/" + h.Libc},
-				crossHost{name: h.Name + " (sidecar)", bin: h.Bin, pluginDir: t.TempDir(), mode: krakend.ModeSidecar, channel: "sidecar/unknown"})
+				crossHost{name: h.Name + " (sidecar)", bin: h.Bin, pluginDir: t.TempDir(), mode: krakend.ModeSidecar, channel: "sidecar/" + h.Libc})
 		}
 	}
 	if len(hosts) == 0 {

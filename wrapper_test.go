@@ -272,7 +272,7 @@ func TestSidecar(t *testing.T) {
 			json.Unmarshal(d.Extra, &p)
 			digest, _ := ConfigDigest(cfg)
 			if d.ClusterID != ClusterID(digest) || d.ServerID != ServerID(krakend.InstanceIdentity(), cfg.Port) || d.Version != e.host.Release || p.Mode != krakend.ModeSidecar {
-				t.Errorf("report %+v, payload %s; want the plugin's IDs, version %s (from the X-KrakenD header) and mode sidecar", d, d.Extra, e.host.Release)
+				t.Errorf("report %+v, payload %s; want the plugin's IDs, version %s and mode sidecar", d, d.Extra, e.host.Release)
 			}
 			g.stop()
 			waitFor(t, out, "The gateway stopped answering")

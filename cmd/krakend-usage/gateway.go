@@ -61,31 +61,66 @@ func findGateway(root int, become func(uid, gid int) error) (*gateway, error) {
 	return nil, fmt.Errorf("no lura binary among process %d and its descendants", root)
 }
 
-// anyGateway looks for the gateway among every process of the PID
-// namespace but this one: a sidecar sees the gateway's process when its pod
-// shares the process namespace. It finds it only when exactly one
-// gateway is in view, so that a host running several never lends one's
-// version to another.
-func anyGateway() (*gateway, error) {
+// gatewayOnPort looks for the gateway that listens on port, among every
+// process in view: a sidecar sees the gateway's process when its pod shares
+// the process namespace (and, sharing the network, its listening socket).
+// The process is the one holding the socket that /proc/net/tcp and tcp6
+// show listening on port, and it must link lura.
+func gatewayOnPort(port int) (*gateway, error) {
+	inodes := listeningInodes(port)
+	if len(inodes) == 0 {
+		return nil, fmt.Errorf("no socket listening on port %d in view", port)
+	}
 	ents, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil, errNoProc
 	}
 	self := os.Getpid()
-	var found []*gateway
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil || pid == self || !holdsSocket(pid, inodes) {
 			continue
 		}
-		if g, err := procGateway(pid); err == nil {
-			found = append(found, g)
+		return procGateway(pid)
+	}
+	return nil, fmt.Errorf("no process in view holds the socket listening on port %d", port)
+}
+
+// listeningInodes returns the TCP sockets listening on port, as their
+// /proc/PID/fd links read ("socket:[INODE]"), from /proc/net/tcp and
+// /proc/net/tcp6: "local_address" ends in the port in hex, state 0A is
+// LISTEN, the inode is the tenth field.
+func listeningInodes(port int) map[string]bool {
+	out := map[string]bool{}
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(filepath.Join(procRoot, "net", f))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) > 9 && strings.HasSuffix(fields[1], suffix) && fields[3] == "0A" {
+				out["socket:["+fields[9]+"]"] = true
+			}
 		}
 	}
-	if len(found) != 1 {
-		return nil, fmt.Errorf("%d lura binaries among the processes in view, want 1", len(found))
+	return out
+}
+
+// holdsSocket reports whether process pid has one of the sockets open.
+func holdsSocket(pid int, sockets map[string]bool) bool {
+	dir := filepath.Join(procRoot, strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
 	}
-	return found[0], nil
+	for _, fd := range fds {
+		if link, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && sockets[link] {
+			return true
+		}
+	}
+	return false
 }
 
 // descendants returns root and every descendant of it, parents first.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +18,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KRAKEND_USAGE_TEST_MAIN") != "" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	// A stand-in gateway process: a binary that links lura, waiting.
-	if os.Getenv("KRAKEND_USAGE_TEST_SLEEP") != "" {
+	// A stand-in gateway process: a binary that links lura, waiting, and
+	// listening on 127.0.0.1:PORT when the variable is a port.
+	if v := os.Getenv("KRAKEND_USAGE_TEST_SLEEP"); v != "" {
+		if _, err := strconv.Atoi(v); err == nil {
+			if _, err := net.Listen("tcp", "127.0.0.1:"+v); err != nil {
+				os.Exit(3)
+			}
+		}
 		time.Sleep(time.Minute)
 		os.Exit(0)
 	}

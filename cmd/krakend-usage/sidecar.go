@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,15 +141,18 @@ func (sc *sidecar) healthy(ctx context.Context, base string) bool {
 }
 
 // gatewayNow describes the gateway that just answered: from its process
-// when the pod shares its process namespace with it (version, libc and
-// start time from the binary and /proc), else its version from the
-// X-KrakenD header of one of its endpoints, its libc unknown and its
-// uptime counted from now. The config file is the sidecar's -c.
+// when the pod shares its process namespace (version, libc and start time
+// from the binary and /proc of the process listening on the gateway's
+// port), else its version from the X-KrakenD header of one of its
+// endpoints, its libc unknown and its uptime counted from now. The config
+// file is the sidecar's -c.
 func (sc *sidecar) gatewayNow(ctx context.Context, base string, gc config.ServiceConfig) *gateway {
 	args := []string{"-c", sc.s.config}
-	if g, err := anyGateway(); err == nil {
-		g.args, g.dir = args, ""
-		return g
+	if port := loopbackPort(base); port > 0 {
+		if g, err := gatewayOnPort(port); err == nil {
+			g.args, g.dir = args, ""
+			return g
+		}
 	}
 	g := &gateway{args: args, uid: -1, gid: -1, started: time.Now()}
 	g.bin.Version = "undefined"
@@ -194,4 +199,27 @@ func (sc *sidecar) headerVersion(ctx context.Context, base string, gc config.Ser
 		}
 	}
 	return ""
+}
+
+// loopbackPort is the port of a gateway URL on this host's network
+// (127.0.0.1, ::1 or localhost), 0 for any other host: only a gateway on
+// the shared network can be matched to a process by its socket.
+func loopbackPort(base string) int {
+	u, err := url.Parse(base)
+	if err != nil {
+		return 0
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "::1", "localhost":
+	default:
+		return 0
+	}
+	if u.Port() == "" {
+		if u.Scheme == "https" {
+			return 443
+		}
+		return 80
+	}
+	port, _ := strconv.Atoi(u.Port())
+	return port
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -161,5 +162,47 @@ func TestFindGatewayAmongDescendants(t *testing.T) {
 			t.Fatalf("not found: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A sidecar that shares the gateway's process namespace finds the gateway
+// by the socket listening on its port, among other lura processes.
+func TestGatewayOnPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	var pids []int
+	for _, v := range []string{"yes", strconv.Itoa(port)} { // a lura process that does not listen, then the gateway
+		cmd := command(t, []string{"KRAKEND_USAGE_TEST_MAIN=", "KRAKEND_USAGE_TEST_SLEEP=" + v}, "run", "-c", "gw.json")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		pids = append(pids, cmd.Process.Pid)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, err := gatewayOnPort(port)
+		if err == nil {
+			if g.pid != pids[1] || g.bin.Lura != 2 {
+				t.Errorf("found pid %d (%+v), want the listener %d", g.pid, g.bin, pids[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not found: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := gatewayOnPort(1); err == nil {
+		t.Error("found a gateway on port 1")
+	}
+	for base, want := range map[string]int{"http://127.0.0.1:8080": 8080, "http://localhost": 80, "https://[::1]": 443, "http://gateway:8080": 0} {
+		if got := loopbackPort(base); got != want {
+			t.Errorf("loopbackPort(%s) = %d, want %d", base, got, want)
+		}
 	}
 }
