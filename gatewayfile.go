@@ -12,8 +12,9 @@ import (
 	"github.com/luraproject/lura/v2/config"
 )
 
-// errNoConfigFlag: the process was not started with -c/--config.
-var errNoConfigFlag = errors.New("no -c or --config flag in the process arguments")
+// ErrNoConfigFlag is returned by [ReadGatewayConfig] when the process
+// arguments have no -c/--config flag: there is no config file to read.
+var ErrNoConfigFlag = errors.New("no -c or --config flag in the process arguments")
 
 // configFileFromArgs finds the gateway's config file the way `krakend run`
 // takes it: -c FILE, -c=FILE, --config FILE or --config=FILE (Go's flag
@@ -40,7 +41,7 @@ func configFileFromArgs(args []string) (string, error) {
 		}
 	}
 	if file == "" {
-		return "", errNoConfigFlag
+		return "", ErrNoConfigFlag
 	}
 	return file, nil
 }
@@ -165,7 +166,7 @@ func (v versionParser) Parse(file string) (config.ServiceConfig, error) {
 // nil means os.Getenv); FC_OUT is ignored, so the file the gateway
 // rendered is never rewritten. The KRAKEND_* overrides are read from the
 // process environment by krakend-koanf. Without a -c/--config flag in
-// args it returns an error saying so.
+// args it returns [ErrNoConfigFlag].
 func ReadGatewayConfig(args []string, getenv func(string) string) (config.ServiceConfig, error) {
 	file, err := configFileFromArgs(args)
 	if err != nil {
