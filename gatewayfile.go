@@ -5,8 +5,9 @@ import (
 	"github.com/luraproject/lura/v2/config"
 )
 
-// errNoConfigFlag: the process was not started with -c/--config.
-var errNoConfigFlag = gatewayconfig.ErrNoConfigFlag
+// ErrNoConfigFlag is returned by [ReadGatewayConfig] when the process
+// arguments have no -c/--config flag: there is no config file to read.
+var ErrNoConfigFlag = gatewayconfig.ErrNoConfigFlag
 
 // configFileFromArgs finds the gateway's config file the way `krakend run`
 // takes it (see [gatewayconfig.FileFromArgs]).
@@ -39,7 +40,7 @@ func NewConfigParser(getenv func(string) string) config.Parser {
 // nil means os.Getenv); FC_OUT is ignored, so the file the gateway
 // rendered is never rewritten. The KRAKEND_* overrides are read from the
 // process environment by krakend-koanf. Without a -c/--config flag in
-// args it returns an error saying so.
+// args it returns [ErrNoConfigFlag].
 func ReadGatewayConfig(args []string, getenv func(string) string) (config.ServiceConfig, error) {
 	return gatewayconfig.Read(args, getenv)
 }

@@ -27,8 +27,8 @@ func TestConfigFileFromArgs(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{nil, {"krakend", "run"}, {"krakend", "run", "-c"}, {"krakend", "--", "-c", "x"}} {
-		if got, err := configFileFromArgs(args); !errors.Is(err, errNoConfigFlag) {
-			t.Errorf("%v: got %q, %v; want errNoConfigFlag", args, got, err)
+		if got, err := configFileFromArgs(args); !errors.Is(err, ErrNoConfigFlag) {
+			t.Errorf("%v: got %q, %v; want ErrNoConfigFlag", args, got, err)
 		}
 	}
 }
@@ -211,5 +211,11 @@ func TestGatewayConfigVersions(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) {
 			t.Errorf("version %d: got %v, want an error naming %s and saying %s", version, err, file, want)
 		}
+	}
+}
+
+func TestReadGatewayConfigWithoutConfigFlag(t *testing.T) {
+	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-d"}, noEnv); !errors.Is(err, ErrNoConfigFlag) {
+		t.Errorf("got %v, want ErrNoConfigFlag", err)
 	}
 }

@@ -19,4 +19,12 @@
 // wrote. [Canonical] maps every legacy name of every supported KrakenD
 // release back to the current one, so the same configuration gives the
 // same counts in every host.
+//
+// # Current names
+//
+// The current names are KrakenD 3.0's: every namespace of its config
+// schema (which 2.13's schema shares), plus the 2.x components that 3.0
+// dropped (telemetry/metrics, telemetry/influx, telemetry/opencensus).
+// KrakenD 3.0 registers no legacy aliases beyond, at most, those of its
+// plugins: its components read their short names natively.
 package krakend
