@@ -78,8 +78,9 @@ func (r *Registerer) RegisterLogger(v interface{}) {
 
 // checkPlacement warns, once, when the gateway config has a
 // telemetry/usage block but does not enable the plugin: that block is read
-// only by custom builds with the RunServer decorator, so in a stock
-// KrakenD it would be silently ignored.
+// by custom builds with the RunServer decorator and by the krakend-usage
+// command beside the gateway, not by the plugin, so with the plugin alone
+// it would be silently ignored.
 func (r *Registerer) checkPlacement() {
 	gc, err := r.gateway()
 	if err != nil {
@@ -88,7 +89,7 @@ func (r *Registerer) checkPlacement() {
 	if _, ok := gc.ExtraConfig[Namespace]; !ok || pluginEnabled(gc.ExtraConfig) {
 		return
 	}
-	r.log().Warning(fmt.Sprintf("The %q block is read only by custom builds with the RunServer decorator; "+
+	r.log().Warning(fmt.Sprintf("The %q block is read by custom builds with the RunServer decorator and by the krakend-usage command, not by this plugin; "+
 		"in a stock KrakenD the plugin reads its config from extra_config.\"plugin/http-server\".%q, with %q in that block's \"name\" list: nothing is reported",
 		Namespace, PluginName, PluginName))
 }

@@ -113,7 +113,7 @@ func TestRegistererNamesTheRightPlace(t *testing.T) {
 			l, buf := testLogger(t)
 			r := &Registerer{Args: []string{"krakend", "run", "-c", file}, Getenv: func(string) string { return "" }}
 			r.RegisterLogger(l)
-			want := `WARNING: [PLUGIN: krakend-usage] The "telemetry/usage" block is read only by custom builds with the RunServer decorator; in a stock KrakenD the plugin reads its config from extra_config."plugin/http-server"."krakend-usage"`
+			want := `WARNING: [PLUGIN: krakend-usage] The "telemetry/usage" block is read by custom builds with the RunServer decorator and by the krakend-usage command, not by this plugin; in a stock KrakenD the plugin reads its config from extra_config."plugin/http-server"."krakend-usage"`
 			if got := strings.Count(buf.String(), want); got != map[bool]int{true: 1, false: 0}[tc.warn] {
 				t.Errorf("log has the placement warning %d times, want it %v:\n%s", got, tc.warn, buf.String())
 			}
