@@ -245,7 +245,7 @@ func bootTime() (time.Time, error) {
 // COMMAND's arguments for the config file.
 func commandGateway(command []string, started time.Time) *gateway {
 	g := &gateway{args: command, uid: -1, gid: -1, started: started}
-	for _, w := range command {
+	for i, w := range command {
 		if strings.HasPrefix(w, "-") {
 			continue
 		}
@@ -254,10 +254,28 @@ func commandGateway(command []string, started time.Time) *gateway {
 			continue
 		}
 		if bin, err := krakend.ReadBinary(path); err == nil {
-			g.bin = bin
+			g.bin, g.args = bin, command[i:]
 			return g
 		}
 	}
 	g.bin = krakend.Binary{Version: "undefined"}
 	return g
+}
+
+// serving reports whether the gateway's command line runs the gateway
+// (`krakend run ...`), not one of KrakenD's other commands (check,
+// version, audit, ...), which serve nothing and are not reported.
+func (g *gateway) serving() bool {
+	args := g.args[min(1, len(g.args)):]
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-c", "--config", "-config", "-p", "--port", "-port":
+			i++ // the flag's value
+		default:
+			if !strings.HasPrefix(a, "-") {
+				return a == "run"
+			}
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/usage"
@@ -81,6 +82,10 @@ func reportBeside(ctx context.Context, logger usage.Logger, s *settings, child i
 	}
 	if g.uid > 0 && g.uid != os.Geteuid() {
 		_ = become(g.uid, g.gid)
+	}
+	if !g.serving() {
+		logger.Debug(fmt.Sprintf("Not reporting: %q does not run the gateway", strings.Join(g.args, " ")))
+		return
 	}
 	if g.dir != "" {
 		if err := os.Chdir(g.dir); err != nil {

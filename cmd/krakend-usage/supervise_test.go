@@ -128,7 +128,7 @@ func TestWrapperOffSwitchExecsInPlace(t *testing.T) {
 func TestCommandGateway(t *testing.T) {
 	started := time.Now().Add(-time.Minute)
 	g := commandGateway([]string{"/bin/sh", "-c", "x", os.Args[0], "run", "-c", "krakend.json"}, started)
-	if g.bin.Lura != 2 || g.bin.Version != "undefined" || !g.started.Equal(started) || g.args[len(g.args)-1] != "krakend.json" {
+	if g.bin.Lura != 2 || g.bin.Version != "undefined" || !g.started.Equal(started) || g.args[0] != os.Args[0] || g.args[len(g.args)-1] != "krakend.json" || !g.serving() {
 		t.Errorf("got %+v", g)
 	}
 	if g := commandGateway([]string{"/bin/sh", "-c", "exit 0"}, started); g.bin.Lura != 0 || g.bin.Version != "undefined" {
@@ -203,6 +203,24 @@ func TestGatewayOnPort(t *testing.T) {
 	for base, want := range map[string]int{"http://127.0.0.1:8080": 8080, "http://localhost": 80, "https://[::1]": 443, "http://gateway:8080": 0} {
 		if got := loopbackPort(base); got != want {
 			t.Errorf("loopbackPort(%s) = %d, want %d", base, got, want)
+		}
+	}
+}
+
+// Only `krakend run` is reported: KrakenD's other commands serve nothing.
+func TestServing(t *testing.T) {
+	for args, want := range map[string]bool{
+		"krakend run -c krakend.json":    true,
+		"/usr/bin/krakend run -d -c x":   true,
+		"krakend check -c krakend.json":  false,
+		"krakend version":                false,
+		"krakend":                        false,
+		"krakend -c krakend.json audit":  false,
+		"krakend -c krakend.json run":    true,
+		"krakend --config=x.json run -d": true,
+	} {
+		if got := (&gateway{args: strings.Fields(args)}).serving(); got != want {
+			t.Errorf("%q: serving %t, want %t", args, got, want)
 		}
 	}
 }
