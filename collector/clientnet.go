@@ -7,7 +7,7 @@ import (
 )
 
 // Clients are told apart by network, not by address text: the rate
-// limiter, the body budget and the connection limit of the command all
+// limiter, the body budget and the connection limit of [Server.Serve] all
 // key on the client's network. An IPv4 client is its address
 // (Config.IPv4Prefix, default /32); an IPv6 client is its /64
 // (Config.IPv6Prefix), the smallest network a site is given, so that one
@@ -45,11 +45,11 @@ func (c *Config) network(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// ClientNetwork returns the client network of a connection's remote
+// clientNetwork returns the client network of a connection's remote
 // address (net.Conn.RemoteAddr().String()), and whether that address is
 // one of Config.TrustedProxies, which speak for many clients. ok is false
 // for an address that is not IP.
-func (s *Server) ClientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok bool) {
+func (s *Server) clientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok bool) {
 	a, ok := parseAddr(remoteAddr)
 	if !ok {
 		return netip.Prefix{}, false, false

@@ -32,6 +32,7 @@ type Server struct {
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
+	serving servingState
 }
 
 // New returns a Server storing into st. It fails only for an invalid

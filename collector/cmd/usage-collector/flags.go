@@ -29,10 +29,8 @@ const (
 
 // Defaults of the command that package collector does not have.
 const (
-	defaultListen   = ":8090"
-	defaultDB       = "sqlite:./usage.db"
-	defaultMaxConns = 1024
-	adminMaxConns   = 64
+	defaultListen = ":8090"
+	defaultDB     = "sqlite:./usage.db"
 )
 
 // options are the command line, each flag with an env fallback.
@@ -78,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.ipv6Prefix, "ipv6-prefix", collector.DefaultIPv6Prefix, "prefix length of one IPv6 client: its addresses share its limits (16 to 128)")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
-	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.IntVar(&o.maxConns, "max-conns", collector.DefaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
 	fs.IntVar(&o.maxClientConns, "max-client-conns", 0, "open intake connections of one client network (see -ipv6-prefix), at most; 0: a quarter of -max-conns, at least 8")
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
@@ -127,8 +125,8 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 	if o.bits < 1 || o.bits > usage.MaxHashBits {
 		return nil, fmt.Errorf("%w: -bits %d: want 1 to %d (usage.MaxHashBits: no reporter mints more, and 0 would drop the proof of work)", errUsage, o.bits, usage.MaxHashBits)
 	}
-	if o.maxConns < 16 {
-		return nil, fmt.Errorf("%w: -max-conns %d: want at least 16", errUsage, o.maxConns)
+	if o.maxConns < collector.MinMaxConns {
+		return nil, fmt.Errorf("%w: -max-conns %d: want at least %d", errUsage, o.maxConns, collector.MinMaxConns)
 	}
 	if o.maxClientConns < 0 {
 		return nil, fmt.Errorf("%w: -max-client-conns %d: want 0 (a quarter of -max-conns) or more", errUsage, o.maxClientConns)
@@ -188,14 +186,6 @@ func (o *options) trustedProxies() ([]netip.Prefix, error) {
 	return ps, nil
 }
 
-// clientConns is the connection limit of one client network.
-func (o *options) clientConns() int {
-	if o.maxClientConns > 0 {
-		return min(o.maxClientConns, o.maxConns)
-	}
-	return max(8, o.maxConns/4)
-}
-
 // config is the collector.Config the options describe.
 func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 	ttl := o.tokenTTL
@@ -213,6 +203,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
 		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin,
+		MaxConns: o.maxConns, MaxClientConns: o.maxClientConns,
 		Secret: key, Logger: log,
 	}
 }
@@ -235,6 +226,7 @@ var flagOf = map[string]string{
 	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
 	"SessionRate": "-session-rate", "Retention": "-retention", "AdminToken": adminTokenEnv,
+	"MaxConns": "-max-conns", "MaxClientConns": "-max-client-conns",
 }
 
 // configError is a usage error naming the flag of a *collector.ConfigError.
