@@ -58,15 +58,24 @@ func (s *Server) clientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok b
 }
 
 // clientNet is the client network of r: the key of the rate limiter and
-// of the body budget. It is never logged or stored. The ClientIPHeader is
+// of the body budget. It is never logged or stored.
+func (s *Server) clientNet(r *http.Request) netip.Prefix {
+	a, ok := s.clientAddr(r)
+	if !ok {
+		return netip.Prefix{}
+	}
+	return s.cfg.network(a)
+}
+
+// clientAddr is the address of r's client. The ClientIPHeader is
 // believed only when the connection comes from a trusted proxy; the
 // client is then the last address in it that is not a trusted proxy
 // itself. An entry that is not an address ends the search: what comes
 // before it was not written by a proxy we trust.
-func (s *Server) clientNet(r *http.Request) netip.Prefix {
+func (s *Server) clientAddr(r *http.Request) (netip.Addr, bool) {
 	peer, ok := parseAddr(r.RemoteAddr)
 	if !ok {
-		return netip.Prefix{}
+		return netip.Addr{}, false
 	}
 	if h := s.cfg.ClientIPHeader; h != "" && s.trusted(peer) {
 		var addrs []string
@@ -87,7 +96,7 @@ func (s *Server) clientNet(r *http.Request) netip.Prefix {
 			}
 		}
 	}
-	return s.cfg.network(peer)
+	return peer, true
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

@@ -111,6 +111,13 @@ type Config struct {
 	// and /metrics: as "Authorization: Bearer TOKEN", or as the password
 	// of HTTP basic authentication (what a browser sends).
 	AdminToken string
+	// AdminAnywhere serves the admin routes on the intake to every
+	// client when AdminToken is empty. Without it (the default) they
+	// answer 403 to every client but the collector's own machine
+	// (loopback), so a collector on a public address shows its fleet to
+	// nobody else; AdminToken or SeparateAdmin is the way to reach them
+	// from elsewhere.
+	AdminAnywhere bool
 	// SeparateAdmin serves the dashboard, /api/* and /metrics only from
 	// [Server.Admin], not from the Server itself (the intake).
 	SeparateAdmin bool

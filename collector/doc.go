@@ -48,8 +48,10 @@
 // {"status":N,"message":"reason"}. Handlers return their refusal as an
 // error, and one place ([Server] route) writes it, counts it by reason and
 // logs it (rate-limited). The dashboard, /static/, /api/* and /metrics are
-// admin routes, registered together, which Config.AdminToken or
-// Config.SeparateAdmin keep private.
+// admin routes, registered together. On the intake they answer clients on
+// the collector's own machine only (loopback), unless Config.AdminToken
+// requires a token of every client, Config.SeparateAdmin moves them to a
+// listener of their own, or Config.AdminAnywhere opens them to all.
 //
 // # Verification
 //

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +46,7 @@ type options struct {
 	expiration, tokenTTL, drain time.Duration
 	queueTimeout, retention     time.Duration
 	fleetMetrics, public        bool
+	adminAnywhere               bool
 	featuresFile                string
 	features                    []string
 	publicMin                   int
@@ -60,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", defaultListen, "address of the intake: session and report endpoints, /healthz (and the admin routes unless -admin-listen)")
 	fs.StringVar(&o.adminListen, "admin-listen", "", "address of the admin routes (dashboard, /api/*, /metrics), e.g. 127.0.0.1:8091; empty: served on -listen")
+	fs.BoolVar(&o.adminAnywhere, "admin-anywhere", false, "serve the admin routes on -listen to every client with no "+adminTokenEnv+" (by default they answer loopback clients only)")
 	fs.StringVar(&o.db, "db", defaultDB, "database: sqlite:PATH, or a PostgreSQL DSN (postgres://... or key=value)")
 	fs.UintVar(&o.bits, "bits", usage.OriginalHashBits, fmt.Sprintf("proof-of-work bits a report must carry, 1 to %d (above %d refuses original krakend-usage clients)", usage.MaxHashBits, usage.OriginalHashBits))
 	fs.Int64Var(&o.maxBody, "max-body", collector.DefaultMaxBody, "largest request body, in bytes")
@@ -106,7 +110,7 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, name, v, err)
+				envErr = fmt.Errorf("%w: %s=%q: want %s (the environment of -%s: %s)", errUsage, name, v, wants(f), f.Name, f.Usage)
 			}
 		}
 	})
@@ -121,6 +125,17 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := checkAddr("-listen", o.listen); err != nil {
+		return nil, err
+	}
+	if o.adminListen != "" {
+		if err := checkAddr("-admin-listen", o.adminListen); err != nil {
+			return nil, err
+		}
+		if sameAddr(o.listen, o.adminListen) {
+			return nil, fmt.Errorf("%w: -admin-listen %q is -listen's address (%q): give the admin routes an address of their own, e.g. 127.0.0.1:8091, or leave -admin-listen empty to serve them on -listen", errUsage, o.adminListen, o.listen)
+		}
 	}
 	if o.bits < 1 || o.bits > usage.MaxHashBits {
 		return nil, fmt.Errorf("%w: -bits %d: want 1 to %d (usage.MaxHashBits: no reporter mints more, and 0 would drop the proof of work)", errUsage, o.bits, usage.MaxHashBits)
@@ -200,7 +215,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
 		IPv4Prefix: o.ipv4Prefix, IPv6Prefix: o.ipv6Prefix,
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
-		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
+		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "", AdminAnywhere: o.adminAnywhere,
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
 		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin,
 		MaxConns: o.maxConns, MaxClientConns: o.maxClientConns,
@@ -208,14 +223,78 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 	}
 }
 
-// warnings are what the options allow but an operator should hear of.
-func (o *options) warnings(log *slog.Logger) {
+// warnings are what the options allow but an operator should hear of,
+// said once the listeners are bound (intake and admin, nil without
+// -admin-listen): a start that fails says only why.
+func (o *options) warnings(log *slog.Logger, intake, admin net.Addr) {
 	if o.bits > usage.OriginalHashBits {
 		log.Warn(fmt.Sprintf("collector: -bits %d is above %d: original krakend-usage clients always mint %d bits, so every report of theirs will be refused", o.bits, usage.OriginalHashBits, usage.OriginalHashBits))
 	}
-	if o.adminListen == "" && os.Getenv(adminTokenEnv) == "" {
-		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address: set -admin-listen or " + adminTokenEnv + " to keep them private")
+	if os.Getenv(adminTokenEnv) != "" {
+		return
 	}
+	switch {
+	case admin != nil && !loopback(admin):
+		log.Warn("collector: the dashboard, /api/* and /metrics are public on " + admin.String() + " (-admin-listen): set " + adminTokenEnv + " to require a token, or listen on a loopback address")
+	case admin != nil || loopback(intake):
+	case o.adminAnywhere:
+		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address (-admin-anywhere): set " + adminTokenEnv + " or -admin-listen to keep them private")
+	default:
+		log.Info("collector: the dashboard, /api/* and /metrics answer clients on this machine only: set " + adminTokenEnv + " to reach them from elsewhere (or -admin-listen)")
+	}
+}
+
+// loopback reports whether a bound address is reachable from this
+// machine only.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// checkAddr refuses a listen address that is not HOST:PORT, suggesting
+// the form that was probably meant.
+func checkAddr(flagName, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		hint := `e.g. ":8090" (every interface) or "127.0.0.1:8090"`
+		if _, perr := strconv.ParseUint(addr, 10, 16); perr == nil {
+			hint = fmt.Sprintf("did you mean %q (port %s on every interface)?", ":"+addr, addr)
+		}
+		return fmt.Errorf("%w: %s %q: want HOST:PORT; %s", errUsage, flagName, addr, hint)
+	}
+	return nil
+}
+
+// sameAddr reports whether two listen addresses would take the same port:
+// the same port on the same host, or on every interface for either.
+func sameAddr(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wildcard(ha) || wildcard(hb)
+}
+
+// wants says what a flag's value must look like, from its type.
+func wants(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "a valid value"
+	}
+	switch g.Get().(type) {
+	case bool:
+		return "true or false"
+	case uint, uint64:
+		return "a whole number"
+	case int, int64:
+		return "an integer"
+	case float64:
+		return "a number"
+	case time.Duration:
+		return "a duration such as 90s, 5m or 12h"
+	}
+	return "a valid value"
 }
 
 // flagOf names the flag behind each collector.Config field.
@@ -226,7 +305,7 @@ var flagOf = map[string]string{
 	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
 	"SessionRate": "-session-rate", "Retention": "-retention", "AdminToken": adminTokenEnv,
-	"MaxConns": "-max-conns", "MaxClientConns": "-max-client-conns",
+	"MaxConns": "-max-conns", "MaxClientConns": "-max-client-conns", "AdminAnywhere": "-admin-anywhere",
 }
 
 // configError is a usage error naming the flag of a *collector.ConfigError.

@@ -66,7 +66,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if _, err := collector.New(nil, o.config(make([]byte, 32), log)); err != nil {
 		return configError(err)
 	}
-	o.warnings(log)
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -113,10 +112,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	dbAttr := []any{"db", kind}
 	if kind == "sqlite" {
 		dbAttr = append(dbAttr, "path", path)
+	} else {
+		dbAttr = append(dbAttr, postgresAttrs(o.db)...)
 	}
 	for _, l := range listeners {
 		log.Info("collector: listening", append([]any{"server", l.name, "addr", l.ln.Addr().String(), "bits", o.bits, "version", versionString()}, dbAttr...)...)
 	}
+	var adminAddr net.Addr
+	if len(listeners) > 1 {
+		adminAddr = listeners[1].ln.Addr()
+	}
+	o.warnings(log, listeners[0].ln.Addr(), adminAddr)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { srv.RunRetention(gctx); return nil })
