@@ -95,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
        usage-collector import -from OLD_DB -db NEW_DB
                         copy a first-version collector database into a new one
                         (usage-collector import -h for its flags)
+       usage-collector healthcheck [-listen ADDR]
+                        exit 0 when the collector on this machine answers /healthz
+                        with 200 (a container's health check: no shell needed)
 
 Every flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).
 The token-signing key comes from %s or is generated and kept in the database.

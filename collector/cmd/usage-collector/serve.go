@@ -32,12 +32,17 @@ func versionString() string {
 }
 
 // run runs the collector until ctx is done (or, with the first argument
-// "import", copies an old database into a new one: see runImport), then stops accepting
+// "import", copies an old database into a new one: see runImport; with
+// "healthcheck", asks a running collector for /healthz: see
+// runHealthcheck), then stops accepting
 // connections, lets in-flight requests finish (up to -shutdown-timeout),
 // commits pending reports and returns nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
