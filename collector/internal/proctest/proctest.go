@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -159,6 +160,19 @@ func Session(t testing.TB, url, cluster, server string) string {
 		t.Fatalf("session: %d %+v", resp.StatusCode, r)
 	}
 	return r.Token
+}
+
+// FreePort returns a loopback port (as a number) nobody listens on at the
+// moment.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
 
 // SyncBuffer is a bytes.Buffer that the log reader goroutine and the test
