@@ -3,6 +3,8 @@ package deploytest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,41 +17,52 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
 )
 
-var (
-	postgresOnce sync.Once
-	postgresErr  error
+// Stand-ins for official images, built from testdata on the local Debian
+// image where no registry is reachable (see README.md).
+const (
+	// postgresStandin replaces postgres:17: Debian's PostgreSQL 15.
+	postgresStandin = "localhost/usage-postgres-standin:15"
+	// prometheusStandin replaces prom/prometheus: Debian's Prometheus.
+	prometheusStandin = "localhost/usage-prometheus-standin:1"
 )
 
-// postgresStandin is the image the compose test runs for PostgreSQL: no
-// registry is reachable here, so Debian's PostgreSQL 15 on the local
-// Debian stand-in (testdata/postgres) replaces the official postgres:17.
-const postgresStandin = "localhost/usage-postgres-standin:15"
+var (
+	standinMu    sync.Mutex
+	standinBuilt = map[string]error{}
+)
 
-func postgresImage(t *testing.T) string {
+// standin returns image, built from testdata/dir unless it exists.
+func standin(t *testing.T, image, dir string) string {
 	t.Helper()
 	requirePodman(t)
-	postgresOnce.Do(func() {
-		if out, err := runErr("podman", "image", "exists", postgresStandin); err == nil {
-			return
-		} else if _, err := runErr("podman", "build", "-t", postgresStandin, "testdata/postgres"); err != nil {
-			postgresErr = err
-			_ = out
+	standinMu.Lock()
+	defer standinMu.Unlock()
+	err, done := standinBuilt[image]
+	if !done {
+		if _, err = runErr("podman", "image", "exists", image); err != nil {
+			var out string
+			if out, err = runErr("podman", "build", "-t", image, filepath.Join("testdata", dir)); err != nil {
+				err = fmt.Errorf("%v\n%s", err, out)
+			}
 		}
-	})
-	if postgresErr != nil {
-		t.Fatalf("build %s: %v", postgresStandin, postgresErr)
+		standinBuilt[image] = err
 	}
-	return postgresStandin
+	if err != nil {
+		t.Fatalf("build %s: %v", image, err)
+	}
+	return image
 }
+
+func postgresImage(t *testing.T) string { return standin(t, postgresStandin, "postgres") }
 
 // TestCompose runs deploy/compose.yaml with podman-compose: the collector
 // on PostgreSQL, reports from our reporter on the published intake port,
-// the fleet on the admin port of the host's loopback. Substituted: the
-// official postgres image by postgresStandin, the collector image by the
-// one built from this tree. Not run: the prometheus profile's container
-// (podman-compose 1.0.3 knows no profiles and no Prometheus image can be
-// pulled here); promtool checks its configuration and the alert rules it
-// loads instead.
+// the fleet on the admin port of the host's loopback; then the prometheus
+// profile's service, which must scrape the collector and load the alert
+// rules. Substituted: the official postgres and prom/prometheus images by
+// postgresStandin and prometheusStandin, the collector image by the one
+// built from this tree. podman-compose 1.0.3 knows no profiles: the
+// services are started by name.
 func TestCompose(t *testing.T) {
 	requirePodman(t)
 	compose, err := exec.LookPath("podman-compose")
@@ -106,21 +119,45 @@ func TestCompose(t *testing.T) {
 		t.Errorf("the collector's start line does not name the PostgreSQL host:\n%s", logs)
 	}
 
-	t.Run("prometheus profile config", func(t *testing.T) {
-		promtool, err := exec.LookPath("promtool")
-		if err != nil {
-			t.Skip("promtool not found (apt-get install prometheus)")
+	t.Run("prometheus profile", func(t *testing.T) {
+		promPort := proctest.FreePort(t)
+		env = append(env, "PROMETHEUS_IMAGE="+standin(t, prometheusStandin, "prometheus"), "PROMETHEUS_PORT="+promPort)
+		// Named: podman-compose 1.0.3 knows no profiles.
+		if out, err := pc("up", "-d", "--no-build", "prometheus"); err != nil {
+			t.Fatalf("podman-compose up prometheus: %v\n%s", err, out)
 		}
-		dir := t.TempDir()
-		for src, dst := range map[string]string{"deploy/prometheus.yml": "prometheus.yml", "collector/prometheus/alerts.yml": "alerts.yml"} {
-			data, err := os.ReadFile(filepath.Join(repoRoot(t), src))
-			if err != nil {
-				t.Fatal(err)
+		prom := "http://127.0.0.1:" + promPort
+		var targets struct {
+			Data struct {
+				ActiveTargets []struct{ Health, ScrapeURL, LastError string }
 			}
-			os.WriteFile(filepath.Join(dir, dst), data, 0o644)
 		}
-		if out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput(); err != nil {
-			t.Errorf("promtool check config: %v\n%s", err, out)
+		var rules struct {
+			Data struct{ Groups []struct{ Name string } }
 		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			getJSON(prom+"/api/v1/targets", &targets)
+			getJSON(prom+"/api/v1/rules", &rules)
+			if len(targets.Data.ActiveTargets) == 1 && targets.Data.ActiveTargets[0].Health == "up" && len(rules.Data.Groups) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				logs, _ := pc("logs", "prometheus")
+				t.Fatalf("Prometheus: targets %+v, rule groups %+v, want the collector up and the alert rules loaded\n%s", targets.Data, rules.Data, logs)
+			}
+			time.Sleep(time.Second)
+		}
+		t.Logf("Prometheus scrapes %s and loaded the rule group %s", targets.Data.ActiveTargets[0].ScrapeURL, rules.Data.Groups[0].Name)
 	})
+}
+
+// getJSON decodes url's answer into v, leaving v as it is on any error.
+func getJSON(url string, v any) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(v)
 }
