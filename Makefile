@@ -154,9 +154,22 @@ binaries:
 		echo "$(DIST)/krakend-usage_linux_$$arch"; \
 	done
 
+## collector-dist: usage-collector for each of COLLECTOR_PLATFORMS into
+## $(DIST)/usage-collector_<os>_<arch>, static (CGO off), -trimpath, the
+## version stamped: the same commit gives the same bytes
+COLLECTOR_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+.PHONY: collector-dist
+collector-dist:
+	@mkdir -p $(DIST)
+	@set -e; for p in $(COLLECTOR_PLATFORMS); do \
+		out=$(abspath $(DIST))/usage-collector_$${p%/*}_$${p#*/}; echo "==> $$out"; \
+		(cd collector && CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -buildvcs=false \
+			-ldflags "-s -w -X main.version=$(COLLECTOR_VERSION)" -o $$out ./cmd/usage-collector); \
+	done
+
 ## dist: every release file in dist/ (the plugins of every release, the
 ## krakend-usage binaries, the collector's) and their SHA256SUMS
-dist: plugins binaries
+dist: plugins binaries collector-dist
 	@cd $(DIST) && sha256sum $$(ls | grep -v '^SHA256SUMS$$') >SHA256SUMS && echo "$(DIST)/SHA256SUMS"
 
 clean:
