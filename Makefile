@@ -134,13 +134,13 @@ gateway:
 
 ## collector: the usage collector server, its version stamped from git
 ## (what -version prints)
-COLLECTOR_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COLLECTOR_VERSION ?= $(VERSION)
 collector:
 	cd collector && $(GO) build -ldflags "-X main.version=$(COLLECTOR_VERSION)" -o ../$(BUILD)/usage-collector ./cmd/usage-collector
 
 ## krakend-usage: the static reporter beside any KrakenD (wrapper, sidecar,
 ## dry run) for this machine
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 STATIC_GO := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false
 krakend-usage:
 	$(STATIC_GO) -ldflags "-X main.version=$(VERSION)" -o $(BUILD)/krakend-usage ./cmd/krakend-usage
