@@ -5,6 +5,8 @@
 // proof is the stock KrakenD (see docs/gateway.md):
 //
 //	build/gateway [run] -c examples/krakend.json [-l DEBUG] [-p 8080]
+//	build/gateway version
+//	build/gateway -h
 //
 // It reads its config with krakendusage.NewConfigParser, the parser KrakenD
 // CE builds: JSON, YAML or TOML, KRAKEND_* overrides, FC_* flexible config.
@@ -14,15 +16,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	krakendusage "github.com/krakend-usage/krakend-usage"
 	"github.com/luraproject/lura/v2/config"
+	"github.com/luraproject/lura/v2/core"
 	"github.com/luraproject/lura/v2/logging"
 	"github.com/luraproject/lura/v2/proxy"
 	router "github.com/luraproject/lura/v2/router/gin"
@@ -40,17 +45,29 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "version" {
+		// The version stamped at build time, as make gateway does.
+		fmt.Fprintf(out, "example gateway: KrakenD version %s (lura core.KrakendVersion), %s\n", core.KrakendVersion, runtime.Version())
+		return nil
+	}
 	if len(args) > 0 && args[0] == "run" { // `krakend run -c FILE` works too
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: gateway [run] [-c krakend.json] [-l DEBUG] [-p PORT] [-access-log]\n       gateway version")
+		fs.PrintDefaults()
+	}
 	file := fs.String("c", "./krakend.json", "path to the configuration file")
 	fs.StringVar(file, "config", "./krakend.json", "path to the configuration file")
 	// DEBUG, as KrakenD CE logs without a "telemetry/logging" block.
 	level := fs.String("l", "DEBUG", "log level: DEBUG, INFO, WARNING, ERROR, CRITICAL")
 	port := fs.Int("p", 0, "port of the service (overrides the config)")
 	access := fs.Bool("access-log", false, "write the access log to stdout")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is printed
+	} else if err != nil {
 		return err
 	}
 

@@ -55,3 +55,15 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpPrintsTheFlags(t *testing.T) {
+	var out strings.Builder
+	if err := run([]string{"-h"}, &out); err != nil {
+		t.Fatalf("addrelease -h: %v", err)
+	}
+	for _, want := range []string{"usage: addrelease", "-release string", "-go string", "-sum string"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("addrelease -h prints no %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -49,12 +49,19 @@ var (
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("addrelease", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	release := fs.String("release", "", "the KrakenD CE release, e.g. 2.13.8")
 	goVersion := fs.String("go", "", "the Go release it is built with (its Makefile's GOLANG_VERSION), e.g. 1.25.12")
 	sumFile := fs.String("sum", "", "that release's go.sum")
-	const usage = "usage: addrelease -release 2.13.8 -go 1.25.12 -sum krakend-ce/go.sum"
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	var flags strings.Builder
+	fs.SetOutput(&flags)
+	fs.PrintDefaults()
+	usage := "usage: addrelease -release 2.13.8 -go 1.25.12 -sum krakend-ce/go.sum\n" + strings.TrimRight(flags.String(), "\n")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	if err != nil || fs.NArg() != 0 {
 		return usageError(usage)
 	}
 	switch {
