@@ -23,13 +23,15 @@ endif
 endif
 endif
 
-# Where the module proxy refuses some pinned versions (this workspace), the
-# shared file proxy serves them; nothing needs it where the public proxy
-# serves everything.
-SHARED_GOPROXY ?= $(wildcard ../shared/goproxy)
-ifneq ($(SHARED_GOPROXY),)
-ifeq ($(findstring file://$(abspath $(SHARED_GOPROXY)),$(GOPROXY)),)
-export GOPROXY := file://$(abspath $(SHARED_GOPROXY)),$(shell $(GO) env GOPROXY)
+# USAGE_GOPROXY_DIR: a local module proxy (a directory laid out as
+# GOPROXY=file://… reads it) for the pinned versions the module proxy in use
+# refuses; make, like .ci/run, puts it first in GOPROXY. The default is the
+# workspace's ../shared/goproxy when it exists; nothing needs it where the
+# public proxy serves everything (README, "A local module proxy").
+USAGE_GOPROXY_DIR ?= $(wildcard ../shared/goproxy)
+ifneq ($(USAGE_GOPROXY_DIR),)
+ifeq ($(findstring file://$(abspath $(USAGE_GOPROXY_DIR)),$(GOPROXY)),)
+export GOPROXY := file://$(abspath $(USAGE_GOPROXY_DIR)),$(shell $(GO) env GOPROXY)
 endif
 endif
 
@@ -57,7 +59,7 @@ test:
 		[ -n "$$g$$m" ] || echo "note: KRAKEND_BIN_$$v and KRAKEND_MUSL_BIN_$$v are not set: the plugin is not tried in KrakenD $$r"; done
 	@[ -n "$$KRAKEND_ARM64_BIN" ] || echo "note: KRAKEND_ARM64_BIN is not set: the arm64 krakend-usage is not run under qemu-user (targets/krakend-arm64.sh glibc $(lastword $(RELEASES)))"
 	@[ -n "$$USAGE_TEST_KRAKEND_IMAGE" ] || echo "note: USAGE_TEST_KRAKEND_IMAGE is not set: the container images are not built (e.g. devopsfaith/krakend:$(lastword $(RELEASES)), with podman)"
-	@[ -z "$(SHARED_GOPROXY)" ] || echo "note: modules the default proxy refuses here come from $(SHARED_GOPROXY)"
+	@[ -z "$(USAGE_GOPROXY_DIR)" ] || echo "note: modules the default proxy refuses here come from $(USAGE_GOPROXY_DIR) (USAGE_GOPROXY_DIR)"
 	@$(GO) build -o $(BUILD)/gotest ./internal/cmd/gotest
 	@$(BUILD)/gotest $(MODULES) -- -race -count=1 -timeout 60m $(TESTFLAGS)
 
@@ -118,7 +120,7 @@ check-dist:
 ## change there) and the release's go.sum in testdata
 targets:
 	@set -e; for r in $(RELEASES); do \
-		g=$$(awk -v r=$$r '$$1 == r { print $$2 }' targets/releases); \
+		g=$$(targets/releases.sh go $$r); \
 		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
 	done
 
@@ -195,7 +197,21 @@ ifneq ($(RUN_CHECK),)
 $(error $(RUN_CHECK))
 endif
 RUN_RELEASE := $(if $(KRAKEND_BIN),$(shell examples/run.sh release))
+# The plugin and the example gateway are built with the release's pins. When
+# the module proxy in use lacks one of them, make run names it, and, for the
+# example gateway, builds the release whose pins are the root go.mod's
+# (which the public proxy serves) instead.
+ifeq ($(and $(KRAKEND_BIN),$(KRAKEND_PLUGIN)),)
+RUN_MISSING := $(shell GOPROXY='$(GOPROXY)' GO=$(GO) examples/run.sh missing $(or $(RUN_RELEASE),$(KRAKEND_VERSION)))
+endif
+ifneq ($(RUN_MISSING),)
+ifneq ($(RUN_RELEASE),)
+$(error make run: the module proxy (GOPROXY=$(GOPROXY)) does not serve $(RUN_MISSING), a pin of KrakenD $(RUN_RELEASE)'s plugin (targets/$(RUN_RELEASE).mod): put a proxy that has it first (USAGE_GOPROXY_DIR, see README), or name a .so built elsewhere with KRAKEND_PLUGIN)
+endif
+RUN_FALLBACK := $(shell targets/releases.sh with-lura $$(awk '$$1 == "github.com/luraproject/lura/v2" { print $$2 }' go.mod))
+$(info make run: the module proxy does not serve $(RUN_MISSING), a pin of KrakenD $(KRAKEND_VERSION); building the example gateway and its plugin as KrakenD $(RUN_FALLBACK), whose pins are the root go.mod's)
+endif
 endif
 run:
-	@$(MAKE) --no-print-directory $(if $(KRAKEND_PLUGIN),,plugin) collector $(if $(RUN_RELEASE),KRAKEND_VERSION=$(RUN_RELEASE),gateway)
+	@$(MAKE) --no-print-directory $(if $(KRAKEND_PLUGIN),,plugin) collector $(if $(RUN_RELEASE),KRAKEND_VERSION=$(RUN_RELEASE),$(if $(RUN_FALLBACK),KRAKEND_VERSION=$(RUN_FALLBACK)) gateway)
 	@BUILD=$(BUILD) examples/run.sh

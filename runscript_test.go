@@ -64,3 +64,23 @@ func withoutEnv(name string) []string {
 	}
 	return env
 }
+
+// TestRunNamesAMissingPin: where the module proxy lacks one of a release's
+// pins, examples/run.sh missing names that module, which make run prints
+// before falling back to the release whose pins are the root go.mod's. Here
+// the proxy serves nothing and the module cache is empty.
+func TestRunNamesAMissingPin(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	release := readTarget(t).Version
+	cmd := exec.Command("bash", "examples/run.sh", "missing", release)
+	cmd.Env = append(withoutEnv("KRAKEND_BIN"), "GOPROXY=off", "GOMODCACHE="+t.TempDir(), "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("examples/run.sh missing %s: %v\n%s", release, err, out)
+	}
+	if line := strings.TrimSpace(string(out)); strings.Contains(line, "\n") || !strings.Contains(line, "@v") {
+		t.Errorf("examples/run.sh missing %s printed %q, want one module@version", release, out)
+	}
+}

@@ -1,7 +1,6 @@
 package krakendusage
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,8 @@ import (
 
 // The KrakenD releases the plugin is built for are named once, in
 // targets/releases, each with its module pins targets/<release>.mod and
-// .sum; the tests read that table, as the Makefile does (krakend.mk).
+// .sum; the tests read that table through targets/releases.sh, as the
+// Makefile and the scripts do.
 type krakendTarget struct {
 	Version string // KrakenD CE release, e.g. "2.13.8"
 	Go      string // the Go release it is built with, e.g. "1.25.12"
@@ -29,28 +29,25 @@ func (tg krakendTarget) krakendSum() string {
 	return filepath.Join("testdata", "krakend-ce-v"+tg.Version+".go.sum")
 }
 
-// readTargets returns every supported release, oldest first.
+// readTargets returns every supported release, oldest first, as
+// targets/releases.sh reads them for the Makefile and the scripts.
 func readTargets(t testing.TB) []krakendTarget {
 	t.Helper()
-	f, err := os.Open(filepath.Join("targets", "releases"))
+	out, err := exec.Command("bash", filepath.Join("targets", "releases.sh"), "table").Output()
 	if err != nil {
-		t.Fatal(err)
+		var stderr []byte
+		if exit, ok := err.(*exec.ExitError); ok {
+			stderr = exit.Stderr
+		}
+		t.Fatalf("targets/releases.sh table: %v\n%s", err, stderr)
 	}
-	defer f.Close()
 	var tgs []krakendTarget
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("targets/releases.sh table: %q: want release, Go, lura", line)
 		}
-		if len(fields) != 3 {
-			t.Fatalf("targets/releases: %q: want release, Go, lura", sc.Text())
-		}
-		tgs = append(tgs, krakendTarget{fields[0], fields[1], fields[2]})
-	}
-	if len(tgs) == 0 {
-		t.Fatal("targets/releases names no release")
+		tgs = append(tgs, krakendTarget{f[0], f[1], f[2]})
 	}
 	return tgs
 }
@@ -197,9 +194,24 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		}
 		if m := refused.FindString(string(out)); m != "" {
 			return buildResult{skip: "KrakenD " + tg.Version + "'s modules cannot all be fetched here (" + strings.TrimSpace(m) +
-				"); where the module proxy refuses them, put a proxy that has them first, e.g. GOPROXY=file://$(cd ../shared/goproxy && pwd),$(go env GOPROXY)"}
+				"); where the module proxy refuses them, put a proxy that has them first: USAGE_GOPROXY_DIR=DIR make test, or GOPROXY=file://DIR,$(go env GOPROXY) (README, \"A local module proxy\")"}
 		}
 		return buildResult{out: err.Error() + "\n" + string(out)}
 	}
 	return buildResult{path: path}
+}
+
+// The lura column of targets/releases is the lura/v2 version each release
+// links (its go.sum) and its pins build with (targets/<release>.mod); make
+// run reads it to find the release whose pins are the root go.mod's.
+func TestReleaseTableNamesTheLuraOfEachRelease(t *testing.T) {
+	const lura = "github.com/luraproject/lura/v2"
+	for _, tg := range readTargets(t) {
+		if got := sumVersions(t, tg.krakendSum())[lura]; got != tg.Lura {
+			t.Errorf("targets/releases: KrakenD %s links lura %s (%s), the table says %s", tg.Version, got, tg.krakendSum(), tg.Lura)
+		}
+		if got := sumVersions(t, filepath.Join("targets", tg.Version+".sum"))[lura]; got != tg.Lura {
+			t.Errorf("targets/releases: KrakenD %s's pins build with lura %s (targets/%s.sum), the table says %s", tg.Version, got, tg.Version, tg.Lura)
+		}
+	}
 }

@@ -7,6 +7,10 @@
 #
 #   examples/run.sh check    checks KRAKEND_BIN and the ports, starts nothing
 #   examples/run.sh release  prints KRAKEND_BIN's KrakenD release (2.13.8)
+#   examples/run.sh missing RELEASE
+#                            prints the first of RELEASE's pins
+#                            (targets/RELEASE.mod) the module proxy in use
+#                            does not serve, nothing when it serves them all
 #
 # It refuses to start when a port is taken: a gateway without its collector
 # (or reporting to somebody else's) would only show confusing retries.
@@ -43,6 +47,15 @@ fi
 case ${1:-} in
 release)
 	krakend_version
+	exit 0
+	;;
+missing)
+	[ $# -eq 2 ] || { echo "usage: examples/run.sh missing RELEASE" >&2; exit 2; }
+	# go mod download names what it cannot fetch as module@version.
+	if ! out=$(GOFLAGS= "${GO:-go}" mod download -modfile="targets/$2.mod" 2>&1); then
+		m=$(grep -o '[^ :]*@v[^ :]*' <<<"$out" | head -1)
+		echo "${m:-one of them ($(head -1 <<<"$out"))}"
+	fi
 	exit 0
 	;;
 check | "") ;;

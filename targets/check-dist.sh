@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dist=${DIST:-dist}
-releases=${RELEASES:-$(awk '$1 ~ /^[0-9]/ { print $1 }' targets/releases)}
+releases=${RELEASES:-$(targets/releases.sh)}
 build_sh=
 for c in "${KRAKEND_CE_BUILD:-}" ../shared/krakend-ce/build.sh /work/shared/krakend-ce/build.sh; do
 	if [ -n "$c" ] && [ -f "$c" ]; then build_sh=$c; break; fi
@@ -37,7 +37,7 @@ check() {
 	echo "$out"
 }
 for release in $releases; do
-	goversion=$(awk -v r="$release" '$1 == r { print $2 }' targets/releases)
+	goversion=$(targets/releases.sh go "$release")
 	for libc in glibc musl; do
 		so=$dist/krakend-usage_${release}_linux_amd64_$libc.so
 		[ -f "$so" ] || { echo "make check-dist: $so is missing (make plugins)" >&2; exit 1; }

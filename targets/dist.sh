@@ -44,7 +44,7 @@ if [ $# -gt 0 ]; then
 		jobs+=("${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} 1")
 	done
 else
-	for release in ${RELEASES:-$(awk '$1 ~ /^[0-9]/ { print $1 }' targets/releases)}; do
+	for release in ${RELEASES:-$(targets/releases.sh)}; do
 		for v in "amd64 glibc" "amd64 musl" "arm64 glibc" "arm64 musl"; do
 			jobs+=("$release $v 0")
 		done
@@ -52,7 +52,7 @@ else
 fi
 for job in "${jobs[@]}"; do
 	read -r release _ <<<"$job"
-	awk -v r="$release" '$1 == r { found = 1 } END { exit !found }' targets/releases ||
+	targets/releases.sh go "$release" >/dev/null 2>&1 ||
 		{ echo "make plugins: $release is not in targets/releases" >&2; exit 2; }
 done
 if [ "$(id -u)" != 0 ]; then
@@ -102,7 +102,7 @@ for job in "${jobs[@]}"; do
 		[ "$wanted" = 0 ] || refused+=("$out")
 		continue
 	fi
-	goversion=$(awk -v r="$release" '$1 == r { print $2 }' targets/releases)
+	goversion=$(targets/releases.sh go "$release")
 	goroot=$(GOTOOLCHAIN=go$goversion $go env GOROOT)
 	echo "make plugins: KrakenD $release (Go $goversion), $arch $libc, in the images' paths" >&2
 	GOPROXY=$proxy GOARCH=$arch CC=$(cc_for "$arch" "$libc") targets/imagepaths.sh "$goroot" "$modcache" . \

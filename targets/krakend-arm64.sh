@@ -21,7 +21,7 @@ usage="usage: $0 glibc|musl RELEASE (one of targets/releases)"
 libc=$1 release=$2
 cd "$(dirname "$0")/.."
 case $libc in glibc|musl) ;; *) echo "$usage" >&2; exit 2 ;; esac
-grep -q "^$release " targets/releases || { echo "$usage" >&2; exit 2; }
+targets/releases.sh go "$release" >/dev/null 2>&1 || { echo "$usage" >&2; exit 2; }
 cc=aarch64-linux-gnu-gcc
 if [ "$libc" = musl ]; then
 	specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
