@@ -6,8 +6,10 @@ import (
 	"github.com/luraproject/lura/v2/core"
 )
 
-// The extension itself knows no lura version: it lives in package
-// [krakend] of the usage module. What follows binds it to lura v2.
+// The reporter's configuration in a lura v2 gateway: the namespace, the
+// config and its getters. The extension itself knows no lura version: it
+// lives in package [krakend] of the usage module; this package binds it to
+// lura v2.
 
 const (
 	// Namespace is the service extra_config key read by the RunServer
@@ -61,34 +63,4 @@ func ConfigGetter(e config.ExtraConfig) (Config, error) {
 // ErrNoConfig when there is no "krakend-usage" key.
 func PluginConfigGetter(extra map[string]interface{}) (Config, error) {
 	return withDefaults(krakend.PluginConfigGetter(extra))
-}
-
-// ClusterID maps a config digest to the cluster's name-based UUID; see
-// [krakend.ClusterID] and [ConfigDigest].
-func ClusterID(digest string) string { return krakend.ClusterID(digest) }
-
-// ServerID maps an instance identity and a port to the server's
-// name-based UUID; see [krakend.ServerID].
-func ServerID(identity string, port int) string { return krakend.ServerID(identity, port) }
-
-// ConfigDigest is the host-independent digest of cfg the cluster ID is
-// derived from ([krakend.Service.Digest]).
-func ConfigDigest(cfg config.ServiceConfig) (string, error) {
-	s, err := krakend.DescribeService(cfg)
-	if err != nil {
-		return "", err
-	}
-	return s.Digest(), nil
-}
-
-// NewPayload counts the endpoints, methods, backends, async agents and
-// extra_config namespaces of cfg, every component under its current name
-// whatever alias table the host registered. It returns a zero Payload when
-// cfg cannot be encoded.
-func NewPayload(cfg config.ServiceConfig) Payload {
-	s, err := krakend.DescribeService(cfg)
-	if err != nil {
-		return Payload{}
-	}
-	return s.Payload()
 }
