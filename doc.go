@@ -4,23 +4,30 @@
 // cluster and server IDs, counts endpoints for the first report, and
 // starts the reporter beside the router without touching the request path.
 //
-// # Two ways in
+// # Ways in
 //
 // Custom builds wrap their RunServer with [New] and configure the service
 // extra_config namespace [Namespace] ("telemetry/usage"):
 //
 //	runServer := krakendusage.New(logger, server.RunServer)
 //
-// A stock gateway loads the handler plugin built from
+// A stock KrakenD 2.x loads the handler plugin built from
 // cmd/krakend-usage-plugin ([Registerer]) and configures it under
 // "plugin/http-server" with the name [PluginName] ("krakend-usage"). The
-// plugin then re-reads the gateway's config file with [NewConfigParser],
-// the parser KrakenD CE builds (krakend-koanf: JSON, YAML, TOML and the
-// KRAKEND_* overrides; flexible configuration with FC_ENABLE), so that it
-// sees the config, port and endpoints the gateway runs with. The module
-// pins every dependency it shares with each supported KrakenD release
-// (targets/releases, and targets/<release>.mod used with -modfile), since a
-// Go plugin loads only into a matching build.
+// plugin then re-reads the gateway's config file with [ReadGatewayConfig]:
+// the file named by the process's -c/--config, parsed with
+// [NewConfigParser], the parser KrakenD CE builds (krakend-koanf: JSON,
+// YAML, TOML and the KRAKEND_* overrides; flexible configuration with
+// FC_ENABLE), so that it sees the config, port and endpoints the gateway
+// runs with. The module pins every dependency it shares with each
+// supported KrakenD release (targets/releases, and targets/<release>.mod
+// used with -modfile), since a Go plugin loads only into a matching build.
+//
+// Any KrakenD (3.0 included, which loads no Go plugins) runs the static
+// command cmd/krakend-usage beside it, as a wrapper of the gateway process
+// or as a sidecar; it reads the same config the same way (package
+// internal/gatewayconfig, which [ReadGatewayConfig] and [NewConfigParser]
+// export for any other program beside a gateway).
 //
 // # Identity and privacy
 //
