@@ -2,20 +2,56 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// A real go test run over testdata/mod: one package, a passing, a failing
-// and two skipped tests.
+// sampleModule is a module whose one package has a passing, a failing and
+// two skipped tests. It is written to a temporary directory, so that no
+// module of the repository (make test, make lint) contains it.
+var sampleModule = map[string]string{
+	"go.mod": `module example.com/gotestdata
+
+go 1.25
+`,
+	"x_test.go": `package gotestdata
+
+import "testing"
+
+func TestPasses(t *testing.T) {}
+
+func TestSkipsWithReason(t *testing.T) {
+	t.Skip("needs a thing this machine lacks")
+}
+
+func TestSubtestSkips(t *testing.T) {
+	t.Run("one", func(t *testing.T) { t.Skipf("sub reason %d", 1) })
+}
+
+func TestFails(t *testing.T) {
+	t.Log("what went wrong")
+	t.Fail()
+}
+`,
+}
+
+// A real go test run over sampleModule.
 func TestSummaryOfARealRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs go test on a module in testdata")
+		t.Skip("runs go test on a sample module")
+	}
+	dir := t.TempDir()
+	for name, text := range sampleModule {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var buf bytes.Buffer
 	s := newSummary(&buf, time.Hour)
-	if err := runModule("testdata/mod", []string{"-count=1"}, s); err != nil {
+	if err := runModule(dir, []string{"-count=1"}, s); err != nil {
 		t.Fatalf("runModule: %v", err)
 	}
 	if s.finish() {

@@ -1,3 +1,0 @@
-module example.com/gotestdata
-
-go 1.25
