@@ -148,13 +148,9 @@ func Components() []string {
 	return out
 }
 
-// Methods are the HTTP methods a payload counts by name; any other
+// methods are the HTTP methods a payload counts by name; any other
 // endpoint method is counted as [Other].
 var methods = []string{"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
-
-// Methods returns the HTTP methods counted by name, sorted. The slice is a
-// copy.
-func Methods() []string { return slices.Clone(methods) }
 
 // KnownMethod reports whether m (upper case) is counted by name.
 func KnownMethod(m string) bool { return slices.Contains(methods, m) }

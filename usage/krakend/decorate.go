@@ -44,7 +44,7 @@ func Decorate[F ~func(context.Context, C, http.Handler) error, C any](logger usa
 func serviceInstance(l usage.Logger, cfg interface{}, extra map[string]interface{}) Instance {
 	s, err := DescribeService(cfg)
 	if err != nil {
-		l.Warning(fmt.Sprintf("Cannot read the service config (%s): the cluster ID is derived from the %s block and no endpoint counts are sent", logDetail(err), Namespace))
+		l.Warning(fmt.Sprintf("Cannot read the service config (%s): the cluster ID is derived from the %s block and no endpoint counts are sent", LogDetail(err), Namespace))
 		return Instance{Digest: BlockDigest(extra[Namespace])}
 	}
 	return NewInstance(s)

@@ -104,7 +104,7 @@ func Start(ctx context.Context, logger usage.Logger, getenv func(string) string,
 		return false
 	}
 	if cfgErr != nil {
-		logger.Error("Usage reporter not started: " + logDetail(cfgErr))
+		logger.Error("Usage reporter not started: " + LogDetail(cfgErr))
 		return false
 	}
 	if cfg.Disabled {
@@ -164,7 +164,7 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst Instance) {
 	case <-t.C:
 	}
 	if err := usage.Report(ctx, opts, client); err != nil {
-		logger.Error("Usage reporter not started: " + logDetail(err))
+		logger.Error("Usage reporter not started: " + LogDetail(err))
 	}
 }
 
@@ -200,11 +200,7 @@ func extra(p *Payload) []byte {
 
 // LogDetail is err for a log line: the component tag replaces the
 // "krakend-usage:" or "usage:" prefix of the error value.
-func LogDetail(err error) string { return logDetail(err) }
-
-// logDetail is err for a log line: the component tag replaces the
-// "krakend-usage:" or "usage:" prefix of the error value.
-func logDetail(err error) string {
+func LogDetail(err error) string {
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		return ce.detail()
