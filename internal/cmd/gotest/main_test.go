@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// sampleModule is a module whose one package has a passing, a failing and
-// two skipped tests. It is written to a temporary directory, so that no
+// sampleModule is a module with a package that has a passing, a failing
+// and two skipped tests, and a package that does not compile. It is written to a temporary directory, so that no
 // module of the repository (make test, make lint) contains it.
 var sampleModule = map[string]string{
 	"go.mod": `module example.com/gotestdata
@@ -36,6 +36,12 @@ func TestFails(t *testing.T) {
 	t.Fail()
 }
 `,
+	"broken/broken_test.go": `package broken
+
+import "testing"
+
+func TestNothing(t *testing.T) { undefinedName() }
+`,
 }
 
 // A real go test run over sampleModule.
@@ -45,7 +51,11 @@ func TestSummaryOfARealRun(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, text := range sampleModule {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		file := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +75,9 @@ func TestSummaryOfARealRun(t *testing.T) {
 		"skipped tests (2):",
 		"example.com/gotestdata TestSkipsWithReason: x_test.go:8: needs a thing this machine lacks",
 		"example.com/gotestdata TestSubtestSkips/one: x_test.go:12: sub reason 1",
-		"FAIL: example.com/gotestdata",
+		"undefined: undefinedName",              // the compiler's error
+		"FAIL    example.com/gotestdata/broken", // and its package
+		"\nFAIL: ",                              // the summary names the failed packages
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
