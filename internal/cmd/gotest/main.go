@@ -36,7 +36,7 @@ func main() {
 	}
 	s := newSummary(os.Stdout, slow)
 	for _, dir := range dirs {
-		fmt.Fprintln(os.Stdout, "==> go test", strings.Join(append(testFlags, dir), " "))
+		fmt.Fprintln(os.Stdout, "==> go test", strings.Join(slices.Concat(testFlags, []string{dir}), " "))
 		if err := runModule(dir, testFlags, s); err != nil {
 			s.failModule(dir, err)
 		}
