@@ -212,7 +212,9 @@ func (s *summary) failModule(dir string, err error) {
 // finish prints the skipped tests and the failures, and reports whether
 // everything passed.
 func (s *summary) finish() bool {
-	if len(s.skips) > 0 {
+	if len(s.skips) == 0 {
+		fmt.Fprintln(s.w, "\nskipped tests: none")
+	} else {
 		fmt.Fprintf(s.w, "\nskipped tests (%d):\n", len(s.skips))
 		for _, sk := range s.skips {
 			fmt.Fprintf(s.w, "  %s %s: %s\n", sk.pkg, sk.test, sk.reason)
