@@ -1,8 +1,6 @@
 package deploytest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -73,12 +71,11 @@ func TestCompose(t *testing.T) {
 		t.Skip("podman-compose not found: apt-get install podman-compose (on these machines: ../shared/containers/setup.sh)")
 	}
 	file := filepath.Join(repoRoot(t), "deploy", "compose.yaml")
-	b := make([]byte, 4)
-	rand.Read(b)
-	project := "deploytest" + hex.EncodeToString(b)
+	secret := randomHex(4)
+	project := "deploytest" + secret
 	port, adminPort := proctest.FreePort(t), proctest.FreePort(t)
 	env := append(os.Environ(), "COLLECTOR_IMAGE="+collectorImage(t), "POSTGRES_IMAGE="+postgresImage(t),
-		"COLLECTOR_PORT="+port, "COLLECTOR_ADMIN_PORT="+adminPort, "POSTGRES_PASSWORD=pw-"+hex.EncodeToString(b))
+		"COLLECTOR_PORT="+port, "COLLECTOR_ADMIN_PORT="+adminPort, "POSTGRES_PASSWORD=pw-"+secret)
 	pc := func(args ...string) (string, error) {
 		cmd := exec.Command(compose, append([]string{"-p", project, "-f", file}, args...)...)
 		cmd.Env = env

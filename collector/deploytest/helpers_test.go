@@ -2,6 +2,8 @@ package deploytest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,8 +17,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
+
+// TestMain removes what the tests built: the collector binaries and the
+// test image.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	proctest.Clean()
+	if imageErr == nil && imageBuilt {
+		exec.Command("podman", "rmi", "-f", testImage).Run()
+	}
+	os.Exit(code)
+}
 
 // requirePodmanEnv, set to 1, turns every skip for want of podman into a
 // failure: CI sets it where podman must work.
@@ -70,13 +84,23 @@ func repoRoot(t *testing.T) string {
 }
 
 var (
-	imageOnce sync.Once
-	imageErr  error
+	imageOnce  sync.Once
+	imageErr   error
+	imageBuilt bool
 )
 
 // testImage is the image collector/Dockerfile builds from this working
-// tree, built once per test run.
-const testImage = "localhost/usage-collector:deploytest"
+// tree, built once per test run under a tag of its own (podman's images
+// are the machine's: another checkout's run must not replace it midway),
+// and removed at the end (TestMain).
+var testImage = "localhost/usage-collector:deploytest-" + randomHex(4)
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // testVersion is the version stamped into the test image.
 const testVersion = "v0.0.0-deploytest"
@@ -111,6 +135,7 @@ func collectorImage(t *testing.T) string {
 			imageErr = fmt.Errorf("podman build: %v\n%s", err, out)
 			return
 		}
+		imageBuilt = true
 		t.Logf("built %s in %s", testImage, time.Since(start).Round(time.Second))
 	})
 	if imageErr != nil {

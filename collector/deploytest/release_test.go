@@ -11,15 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	proctest.Clean()
-	os.Exit(code)
-}
 
 // TestReleaseReproducible builds the release binaries (make
 // collector-dist) twice from the commit checked out, each from a copy of

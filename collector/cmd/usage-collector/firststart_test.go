@@ -14,9 +14,7 @@ import (
 )
 
 // TestStartErrorsSayWhatToDo: the mistakes of a first start are refused
-// with exit 2 and a message that names the setting and what it wants
-// (before: "missing port in address", "parse error", "address already in
-// use").
+// with exit 2 and a message that names the setting and what it wants.
 func TestStartErrorsSayWhatToDo(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "usage.db")
 	for _, tc := range []struct {
