@@ -91,7 +91,9 @@ func TestNames(t *testing.T) {
 	for _, tc := range []struct{ extra, want string }{
 		{`{"endpoints":1}`, "unknown/unknown"},
 		{`{"mode":"decorator","libc":"glibc"}`, "decorator/glibc"},
-		{`{"mode":"sidecar","libc":"bionic"}`, "other/other"},
+		{`{"mode":"sidecar","libc":"musl"}`, "sidecar/musl"},
+		{`{"mode":"wrapper","libc":"glibc"}`, "wrapper/glibc"},
+		{`{"mode":"embedded","libc":"bionic"}`, "other/other"},
 		{`{"mode":7}`, "unknown/unknown"},
 		{"opaque", "unknown/unknown"},
 	} {
