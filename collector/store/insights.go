@@ -32,7 +32,7 @@ type FeatureVersions struct {
 }
 
 // Channels is how the active servers and clusters run the gateway
-// extension, by their latest gateway payload: Mode (plugin, decorator),
+// extension, by their latest gateway payload: Mode (wrapper, sidecar, plugin, decorator),
 // Libc (glibc, musl, none) and both (plugin/musl). A payload that does not
 // say (earlier versions, the original client) counts as Unknown, a word
 // usage/krakend does not know as Other.
