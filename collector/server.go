@@ -32,6 +32,12 @@ type Server struct {
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
+
+	// exports holds one token per export being sent (at most
+	// maxExports); exportStall is how long an export waits for its
+	// client to read.
+	exports     chan struct{}
+	exportStall time.Duration
 }
 
 // New returns a Server storing into st. It fails only for an invalid
@@ -53,6 +59,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
+	s.exports, s.exportStall = make(chan struct{}, maxExports), exportStall
 	s.names, _ = store.NewNames(cfg.Features) // checked by withDefaults
 	s.bodies = newBodyGate(cfg.BodyMemory, cfg.MaxBody, s.full)
 	if cfg.SessionRate > 0 {

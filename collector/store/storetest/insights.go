@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,5 +220,46 @@ func testExport(t *testing.T, open Opener) {
 	n := 0
 	if err := s.Export(context.Background(), day+5, func(*store.Report) error { n++; return nil }); err != nil || n != 0 {
 		t.Errorf("a day without reports: %d reports, %v", n, err)
+	}
+}
+
+// testExportPages: a day of more reports than one page holds, some with
+// payloads large enough to end a page early, is exported whole, each
+// report once.
+func testExportPages(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	day := store.DayKey(fleetNow)
+	start := time.Unix(day*86400, 0).UTC()
+	want := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for i := range 1000 {
+		r := report("A", fmt.Sprintf("s%d", i%50), start.Add(time.Duration(i)*time.Second))
+		if i%3 == 0 {
+			r.Extra = []byte(`{"endpoints":1,"pad":"` + strings.Repeat("x", 16<<10) + `"}`)
+		}
+		want[r.Stamp] = true
+		wg.Go(func() { errs <- s.Insert(context.Background(), r) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	err := s.Export(context.Background(), day, func(r *store.Report) error {
+		if got[r.Stamp] || !want[r.Stamp] {
+			t.Errorf("report %s exported twice, or not stored", r.Stamp)
+		}
+		got[r.Stamp] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("exported %d reports, want %d", len(got), len(want))
 	}
 }

@@ -187,8 +187,8 @@ var queries = map[string]string{
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
-	"r.export": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
-		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id`,
+	"r.export": `SELECT id, received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
+		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id LIMIT ?`,
 	// Two subqueries: SQLite reads one end of the index for a lone MIN
 	// or MAX, but scans the table for both in one SELECT.
 	"r.idrange": `SELECT (SELECT MIN(id) FROM reports), (SELECT MAX(id) FROM reports)`,
