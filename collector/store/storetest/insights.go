@@ -122,8 +122,9 @@ func testInsights(t *testing.T, open Opener) {
 
 // MigrateFromSchema2 checks that a database of schema 2 opens: it
 // turns the database behind open into one of schema 2 (the tables and
-// rows schema 3 added, dropped), reopens it, and checks that the new
-// breakdowns are derived from what schema 2 kept and stay exact as its
+// rows schema 3 added, dropped; no install channel in the payloads),
+// reopens it, and checks that the new breakdowns are derived from what
+// schema 2 kept and the retained raw reports, and stay exact as its
 // servers and clusters move on. db is a second handle on the database.
 func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 	s := mustOpen(t, open)
@@ -141,6 +142,17 @@ func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 	} {
 		if _, err := db.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("make schema 2: %s: %v", q, err)
+		}
+	}
+	// Schema 2's payloads had no install channel (mode, libc): the raw
+	// reports have it. The SQLite spelling, else PostgreSQL's.
+	for _, table := range []string{"servers", "clusters"} {
+		_, err := db.ExecContext(context.Background(), `UPDATE `+table+` SET payload = json_remove(payload, '$.mo', '$.lc') WHERE payload IS NOT NULL`)
+		if err != nil {
+			_, err = db.ExecContext(context.Background(), `UPDATE `+table+` SET payload = (payload::jsonb - 'mo' - 'lc')::text WHERE payload IS NOT NULL`)
+		}
+		if err != nil {
+			t.Fatalf("make schema 2: payloads without a channel: %v", err)
 		}
 	}
 	s = mustOpen(t, open)
