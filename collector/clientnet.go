@@ -7,7 +7,7 @@ import (
 )
 
 // Clients are told apart by network, not by address text: the rate
-// limiter, the body budget and the connection limit of the command all
+// limiter, the body budget and the connection limit of [Server.Serve] all
 // key on the client's network. An IPv4 client is its address
 // (Config.IPv4Prefix, default /32); an IPv6 client is its /64
 // (Config.IPv6Prefix), the smallest network a site is given, so that one
@@ -45,11 +45,11 @@ func (c *Config) network(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// ClientNetwork returns the client network of a connection's remote
+// clientNetwork returns the client network of a connection's remote
 // address (net.Conn.RemoteAddr().String()), and whether that address is
 // one of Config.TrustedProxies, which speak for many clients. ok is false
 // for an address that is not IP.
-func (s *Server) ClientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok bool) {
+func (s *Server) clientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok bool) {
 	a, ok := parseAddr(remoteAddr)
 	if !ok {
 		return netip.Prefix{}, false, false
@@ -58,15 +58,24 @@ func (s *Server) ClientNetwork(remoteAddr string) (p netip.Prefix, trusted, ok b
 }
 
 // clientNet is the client network of r: the key of the rate limiter and
-// of the body budget. It is never logged or stored. The ClientIPHeader is
+// of the body budget. It is never logged or stored.
+func (s *Server) clientNet(r *http.Request) netip.Prefix {
+	a, ok := s.clientAddr(r)
+	if !ok {
+		return netip.Prefix{}
+	}
+	return s.cfg.network(a)
+}
+
+// clientAddr is the address of r's client. The ClientIPHeader is
 // believed only when the connection comes from a trusted proxy; the
 // client is then the last address in it that is not a trusted proxy
 // itself. An entry that is not an address ends the search: what comes
 // before it was not written by a proxy we trust.
-func (s *Server) clientNet(r *http.Request) netip.Prefix {
+func (s *Server) clientAddr(r *http.Request) (netip.Addr, bool) {
 	peer, ok := parseAddr(r.RemoteAddr)
 	if !ok {
-		return netip.Prefix{}
+		return netip.Addr{}, false
 	}
 	if h := s.cfg.ClientIPHeader; h != "" && s.trusted(peer) {
 		var addrs []string
@@ -87,7 +96,7 @@ func (s *Server) clientNet(r *http.Request) netip.Prefix {
 			}
 		}
 	}
-	return s.cfg.network(peer)
+	return peer, true
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

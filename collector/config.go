@@ -30,6 +30,13 @@ const (
 	// DefaultPublicMinClusters is k of the public view: an entry seen in
 	// fewer clusters is not shown by name.
 	DefaultPublicMinClusters = 5
+	// DefaultMaxConns bounds the connections [Server.Serve] keeps open.
+	DefaultMaxConns = 1024
+	// DefaultAdminMaxConns bounds the connections [Server.ServeAdmin]
+	// keeps open.
+	DefaultAdminMaxConns = 64
+	// MinMaxConns is the smallest connection limit Serve takes.
+	MinMaxConns = 16
 
 	// smallBody is the largest body read from the small-body budget: every
 	// report but a first one with a big extra payload.
@@ -104,6 +111,13 @@ type Config struct {
 	// and /metrics: as "Authorization: Bearer TOKEN", or as the password
 	// of HTTP basic authentication (what a browser sends).
 	AdminToken string
+	// AdminAnywhere serves the admin routes on the intake to every
+	// client when AdminToken is empty. Without it (the default) they
+	// answer 403 to every client but the collector's own machine
+	// (loopback), so a collector on a public address shows its fleet to
+	// nobody else; AdminToken or SeparateAdmin is the way to reach them
+	// from elsewhere.
+	AdminAnywhere bool
 	// SeparateAdmin serves the dashboard, /api/* and /metrics only from
 	// [Server.Admin], not from the Server itself (the intake).
 	SeparateAdmin bool
@@ -125,6 +139,18 @@ type Config struct {
 	// DefaultPublicMinClusters, at least 2): an entry seen in fewer
 	// clusters is folded into "other", a smaller total shown as "< k".
 	PublicMinClusters int
+	// MaxConns bounds the connections [Server.Serve] keeps open at once
+	// (default DefaultMaxConns, at least MinMaxConns); near it idle
+	// keep-alive connections are closed. Negative: no limit, which opts
+	// out of the connection defences (the timeouts stay).
+	MaxConns int
+	// MaxClientConns bounds the connections of one client network (see
+	// IPv6Prefix; TrustedProxies are not counted) Serve keeps open
+	// (default a quarter of MaxConns, at least 8; at most MaxConns). A new
+	// connection past it takes the slot of the network's own oldest
+	// keep-alive connection idle 1 s or more, or is held 5 s unread and
+	// closed.
+	MaxClientConns int
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
@@ -188,6 +214,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PublicMinClusters == 0 {
 		c.PublicMinClusters = DefaultPublicMinClusters
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxClientConns == 0 {
+		c.MaxClientConns = max(8, c.MaxConns/4)
+	}
+	c.MaxClientConns = min(c.MaxClientConns, c.MaxConns)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -223,6 +256,10 @@ func (c *Config) check() error {
 		return &ConfigError{"IPv6Prefix", fmt.Sprint(c.IPv6Prefix), "want 16 to 128"}
 	case c.ClientIPHeader != "" && len(c.TrustedProxies) == 0:
 		return &ConfigError{"TrustedProxies", "", "required with ClientIPHeader: the header is believed only from these proxies"}
+	case c.MaxConns >= 0 && c.MaxConns < MinMaxConns:
+		return &ConfigError{"MaxConns", fmt.Sprint(c.MaxConns), fmt.Sprintf("at least %d (negative: no limit)", MinMaxConns)}
+	case c.MaxConns > 0 && c.MaxClientConns < 1:
+		return &ConfigError{"MaxClientConns", fmt.Sprint(c.MaxClientConns), "want 0 (a quarter of MaxConns, at least 8) or more"}
 	case c.PublicMinClusters < 2:
 		return &ConfigError{"PublicMinClusters", fmt.Sprint(c.PublicMinClusters), "at least 2"}
 	case len(c.Secret) < MinSecret:

@@ -3,18 +3,33 @@
 // and the original github.com/krakend/krakend-usage/v2 client), verifies
 // them, stores them and shows them.
 //
-// It is a library: the command cmd/usage-collector parses
-// flags and environment, opens the database and runs the listeners. A
-// program can mount a [Server], an http.Handler, itself:
+// It is a library: the command cmd/usage-collector parses flags and
+// environment, opens the database and calls it. A program can run a
+// [Server] itself:
 //
 //	st, err := sqlite.Open(ctx, "usage.db")
 //	...
 //	srv, err := collector.New(st, collector.Config{Secret: key})
 //	...
-//	http.ListenAndServe(":8090", srv)
+//	go srv.RunRetention(ctx)
+//	go srv.ListenAndServe(":8090")
+//	<-ctx.Done()
+//	srv.Shutdown(shutdownCtx) // in-flight reports are answered and stored
 //
 // [Config] holds every default and limit of the collector; its zero value
 // (with a Secret) is the production default.
+//
+// # Defences
+//
+// [Server.Serve] (and ListenAndServe, ServeAdmin) runs the HTTP server
+// with the collector's defences: header, read, write and idle timeouts,
+// and a connection limit shared out per client network that sheds idle
+// connections first (Config.MaxConns, Config.MaxClientConns). The body
+// budget, the session rate limit and the admin token live in the handler
+// itself. A Server is also an http.Handler: mounted in an http.Server of
+// one's own, it keeps the handler's defences, and the timeouts and the
+// connection limit are that server's to set. A negative MaxConns opts out
+// of the connection limit alone.
 //
 // # Endpoints
 //
@@ -33,8 +48,10 @@
 // {"status":N,"message":"reason"}. Handlers return their refusal as an
 // error, and one place ([Server] route) writes it, counts it by reason and
 // logs it (rate-limited). The dashboard, /static/, /api/* and /metrics are
-// admin routes, registered together, which Config.AdminToken or
-// Config.SeparateAdmin keep private.
+// admin routes, registered together. On the intake they answer clients on
+// the collector's own machine only (loopback), unless Config.AdminToken
+// requires a token of every client, Config.SeparateAdmin moves them to a
+// listener of their own, or Config.AdminAnywhere opens them to all.
 //
 // # Verification
 //

@@ -175,6 +175,41 @@ func TestAdminRoutesPrivate(t *testing.T) {
 		}
 		e.session("c", "s")
 	})
+	t.Run("loopback only by default", func(t *testing.T) {
+		// Behind a trusted proxy on this machine, the client is the
+		// address the proxy names.
+		for _, tc := range []struct {
+			cfg  Config
+			from string
+			want int
+		}{
+			{Config{}, "", 200},
+			{Config{}, "127.0.0.1", 200},
+			{Config{}, "198.51.100.7", 403},
+			{Config{}, "2001:db8::7", 403},
+			{Config{AdminAnywhere: true}, "198.51.100.7", 200},
+		} {
+			tc.cfg.ClientIPHeader, tc.cfg.TrustedProxies = "X-Forwarded-For", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			e := newEnv(t, tc.cfg)
+			for _, p := range admin {
+				req, _ := http.NewRequest("GET", e.ts.URL+p, nil)
+				if tc.from != "" {
+					req.Header.Set("X-Forwarded-For", tc.from)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Errorf("GET %s from %q, AdminAnywhere %v: got %d, want %d", p, tc.from, tc.cfg.AdminAnywhere, resp.StatusCode, tc.want)
+				}
+			}
+			if code, _, _ := e.post("/session", usage.SessionRequest{ClusterID: "c", ServerID: "s"}); code != 200 {
+				t.Errorf("session: %d", code)
+			}
+		}
+	})
 	t.Run("separate listener", func(t *testing.T) {
 		e := newEnv(t, Config{SeparateAdmin: true})
 		as := httptest.NewServer(e.srv.Admin())

@@ -99,7 +99,7 @@ func TestInsightsAPI(t *testing.T) {
 		}
 		if d := st.Distributions; len(d.UptimeByVersion) != 2 || d.UptimeByVersion[0].Value != "2.13.2" || d.UptimeByVersion[0].N != 6 ||
 			d.EndpointsPerCluster != (store.Percentiles{N: 7, P50: 10, P90: 10, P99: 10}) ||
-			d.ServersPerCluster != (store.Percentiles{N: 7, P50: 1, P90: 1, P99: 1}) || d.BackendsPerCluster.P50 != 10 {
+			d.ServersPerCluster != (store.Percentiles{N: 7, P50: 1, P90: 1, P99: 1}) || d.BackendsPerCluster.P50 != 12 {
 			t.Errorf("distributions %+v", d)
 		}
 

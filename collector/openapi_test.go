@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -412,6 +413,14 @@ func TestOpenAPIContract(t *testing.T) {
 			apiCase{method: "POST", path: "/api/reports.ndjson?day=" + today, route: "GET /api/reports.ndjson?day=" + today, want: 405},
 			apiCase{method: "GET", path: "/api/reports.ndjson?day=" + today, noAuth: true, want: 401},
 		)
+		// No admin token: the admin routes answer the collector's own
+		// machine only; a client a trusted proxy names from elsewhere
+		// gets 403.
+		_, noToken := serve(t, st, Config{ClientIPHeader: "X-Forwarded-For", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Logger: quiet})
+		remote := map[string]string{"X-Forwarded-For": "198.51.100.7"}
+		for _, p := range []string{"/api/stats", "/api/stats.csv?series=days", "/api/clusters", "/api/clusters/c-1", "/api/openapi.yaml", "/api/reports.ndjson?day=" + today} {
+			c.run(noToken, apiCase{method: "GET", path: p, noAuth: true, header: remote, want: 403})
+		}
 
 		// The public view, without the admin token: k = 5 hides the
 		// three clusters' counts, k = 2 shows them.

@@ -41,7 +41,7 @@ func (s *saturation) state(now time.Time) string {
 	return fmt.Sprintf("%d refused in the last %s, the last one: %s", s.n, saturationWindow, s.cause)
 }
 
-// Saturated tells the collector that its intake refused a client for
-// lack of room outside the handler (the command's connection limit shed
-// a connection), so that /healthz reports it.
-func (s *Server) Saturated(cause string) { s.full.mark(cause) }
+// saturated tells the collector that its intake refused a client for
+// lack of room outside the handler (the connection limit of [Server.Serve]
+// shed a connection), so that /healthz reports it.
+func (s *Server) saturated(cause string) { s.full.mark(cause) }

@@ -32,6 +32,7 @@ type Server struct {
 	intake  *http.ServeMux
 	admin   *http.ServeMux
 	log     *slog.Logger
+	serving servingState
 
 	// exports holds one token per export being sent (at most
 	// maxExports); exportStall is how long an export waits for its
@@ -84,7 +85,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		h = s.requireAdmin(h)
 		s.admin.Handle(pattern, h)
 		if !cfg.SeparateAdmin {
-			s.intake.Handle(pattern, h)
+			s.intake.Handle(pattern, s.loopbackAdmin(h))
 		}
 	}
 	return s, nil
@@ -156,6 +157,25 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 		if sum := sha256.Sum256([]byte(got)); !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="usage-collector admin", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "admin token required")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// loopbackAdmin keeps the admin routes on the intake to clients on the
+// collector's own machine (loopback addresses), unless they need the
+// AdminToken or Config.AdminAnywhere says otherwise: a collector started
+// with no admin setting on a public address shows nobody else its fleet.
+// The client is the one clientNet believes, so behind a trusted proxy it
+// is the address the proxy names, not the proxy's.
+func (s *Server) loopbackAdmin(h http.Handler) http.Handler {
+	if s.cfg.AdminToken != "" || s.cfg.AdminAnywhere {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := s.clientAddr(r); !ok || !a.IsLoopback() {
+			writeError(w, http.StatusForbidden, "the dashboard, /api/* and /metrics answer clients on the collector's machine only: its operator can set an admin token to open them to others")
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -44,7 +44,7 @@ type Channels struct {
 
 // Percentiles are the 50th, 90th and 99th percentiles of N values. Each
 // is the lower bound of the bucket holding it (see LogLow): exact below
-// 10, else rounded down to one significant digit.
+// 100, else rounded down to two significant digits, at most 10% under.
 type Percentiles struct {
 	Value string `json:"value,omitempty"`
 	N     int64  `json:"n"`
@@ -68,15 +68,16 @@ type Distributions struct {
 }
 
 // LogLow is the lower bound of the distribution bucket holding n: n
-// itself below 10, else n rounded down to one significant digit (1234 ->
-// 1000, 56789 -> 50000), so a distribution has at most 9 buckets per
-// power of ten.
+// itself below 100, else n rounded down to two significant digits (1234 ->
+// 1200, 3600 -> 3600, 56789 -> 56000), so a value is at most 10% above its
+// bucket's bound and a distribution has at most 90 buckets per power of
+// ten.
 func LogLow(n int64) int64 {
-	if n < 10 {
+	if n < 100 {
 		return max(n, 0)
 	}
 	p := int64(1)
-	for n/p >= 10 {
+	for n/p >= 100 {
 		p *= 10
 	}
 	return n / p * p

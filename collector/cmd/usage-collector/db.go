@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/collector/store/postgres"
 	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
@@ -38,6 +40,16 @@ func dbKind(dsn string) (kind, path string, err error) {
 		return "", "", fmt.Errorf("%w: -db %q: give a plain file path, without file: or URI parameters", errUsage, dsn)
 	}
 	return "sqlite", path, nil
+}
+
+// postgresAttrs are the log attributes naming the PostgreSQL server and
+// database of dsn: host, port, database and user, never the password.
+func postgresAttrs(dsn string) []any {
+	c, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil // postgres.Open has said why
+	}
+	return []any{"host", c.Host, "port", c.Port, "database", c.Database, "user", c.User}
 }
 
 // openStore opens the database named by dsn (see dbKind). A SQLite file is

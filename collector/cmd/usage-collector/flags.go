@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,10 +31,8 @@ const (
 
 // Defaults of the command that package collector does not have.
 const (
-	defaultListen   = ":8090"
-	defaultDB       = "sqlite:./usage.db"
-	defaultMaxConns = 1024
-	adminMaxConns   = 64
+	defaultListen = ":8090"
+	defaultDB     = "sqlite:./usage.db"
 )
 
 // options are the command line, each flag with an env fallback.
@@ -46,6 +46,7 @@ type options struct {
 	expiration, tokenTTL, drain time.Duration
 	queueTimeout, retention     time.Duration
 	fleetMetrics, public        bool
+	adminAnywhere               bool
 	featuresFile                string
 	features                    []string
 	publicMin                   int
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", defaultListen, "address of the intake: session and report endpoints, /healthz (and the admin routes unless -admin-listen)")
 	fs.StringVar(&o.adminListen, "admin-listen", "", "address of the admin routes (dashboard, /api/*, /metrics), e.g. 127.0.0.1:8091; empty: served on -listen")
+	fs.BoolVar(&o.adminAnywhere, "admin-anywhere", false, "serve the admin routes on -listen to every client with no "+adminTokenEnv+" (by default they answer loopback clients only)")
 	fs.StringVar(&o.db, "db", defaultDB, "database: sqlite:PATH, or a PostgreSQL DSN (postgres://... or key=value)")
 	fs.UintVar(&o.bits, "bits", usage.OriginalHashBits, fmt.Sprintf("proof-of-work bits a report must carry, 1 to %d (above %d refuses original krakend-usage clients)", usage.MaxHashBits, usage.OriginalHashBits))
 	fs.Int64Var(&o.maxBody, "max-body", collector.DefaultMaxBody, "largest request body, in bytes")
@@ -78,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.ipv6Prefix, "ipv6-prefix", collector.DefaultIPv6Prefix, "prefix length of one IPv6 client: its addresses share its limits (16 to 128)")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "header carrying the client IP behind a proxy, e.g. X-Forwarded-For; needs -trusted-proxies")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the proxies whose -client-ip-header is believed")
-	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
+	fs.IntVar(&o.maxConns, "max-conns", collector.DefaultMaxConns, "open connections to the intake, at most; near it idle keep-alive connections are closed")
 	fs.IntVar(&o.maxClientConns, "max-client-conns", 0, "open intake connections of one client network (see -ipv6-prefix), at most; 0: a quarter of -max-conns, at least 8")
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
@@ -93,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
        usage-collector import -from OLD_DB -db NEW_DB
                         copy a first-version collector database into a new one
                         (usage-collector import -h for its flags)
+       usage-collector healthcheck [-listen ADDR]
+                        exit 0 when the collector on this machine answers /healthz
+                        with 200 (a container's health check: no shell needed)
 
 Every flag falls back to the environment variable %sNAME (e.g. %sMAX_BODY).
 The token-signing key comes from %s or is generated and kept in the database.
@@ -108,7 +113,7 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, name, v, err)
+				envErr = fmt.Errorf("%w: %s=%q: want %s (the environment of -%s: %s)", errUsage, name, v, wants(f), f.Name, f.Usage)
 			}
 		}
 	})
@@ -124,11 +129,22 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	if err := checkAddr("-listen", o.listen); err != nil {
+		return nil, err
+	}
+	if o.adminListen != "" {
+		if err := checkAddr("-admin-listen", o.adminListen); err != nil {
+			return nil, err
+		}
+		if sameAddr(o.listen, o.adminListen) {
+			return nil, fmt.Errorf("%w: -admin-listen %q is -listen's address (%q): give the admin routes an address of their own, e.g. 127.0.0.1:8091, or leave -admin-listen empty to serve them on -listen", errUsage, o.adminListen, o.listen)
+		}
+	}
 	if o.bits < 1 || o.bits > usage.MaxHashBits {
 		return nil, fmt.Errorf("%w: -bits %d: want 1 to %d (usage.MaxHashBits: no reporter mints more, and 0 would drop the proof of work)", errUsage, o.bits, usage.MaxHashBits)
 	}
-	if o.maxConns < 16 {
-		return nil, fmt.Errorf("%w: -max-conns %d: want at least 16", errUsage, o.maxConns)
+	if o.maxConns < collector.MinMaxConns {
+		return nil, fmt.Errorf("%w: -max-conns %d: want at least %d", errUsage, o.maxConns, collector.MinMaxConns)
 	}
 	if o.maxClientConns < 0 {
 		return nil, fmt.Errorf("%w: -max-client-conns %d: want 0 (a quarter of -max-conns) or more", errUsage, o.maxClientConns)
@@ -188,14 +204,6 @@ func (o *options) trustedProxies() ([]netip.Prefix, error) {
 	return ps, nil
 }
 
-// clientConns is the connection limit of one client network.
-func (o *options) clientConns() int {
-	if o.maxClientConns > 0 {
-		return min(o.maxClientConns, o.maxConns)
-	}
-	return max(8, o.maxConns/4)
-}
-
 // config is the collector.Config the options describe.
 func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 	ttl := o.tokenTTL
@@ -210,21 +218,86 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		SessionRate: o.sessionRate, SessionBurst: o.sessionBurst, MaxClients: o.maxClients,
 		IPv4Prefix: o.ipv4Prefix, IPv6Prefix: o.ipv6Prefix,
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
-		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "",
+		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "", AdminAnywhere: o.adminAnywhere,
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
 		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin,
+		MaxConns: o.maxConns, MaxClientConns: o.maxClientConns,
 		Secret: key, Logger: log,
 	}
 }
 
-// warnings are what the options allow but an operator should hear of.
-func (o *options) warnings(log *slog.Logger) {
+// warnings are what the options allow but an operator should hear of,
+// said once the listeners are bound (intake and admin, nil without
+// -admin-listen): a start that fails says only why.
+func (o *options) warnings(log *slog.Logger, intake, admin net.Addr) {
 	if o.bits > usage.OriginalHashBits {
 		log.Warn(fmt.Sprintf("collector: -bits %d is above %d: original krakend-usage clients always mint %d bits, so every report of theirs will be refused", o.bits, usage.OriginalHashBits, usage.OriginalHashBits))
 	}
-	if o.adminListen == "" && os.Getenv(adminTokenEnv) == "" {
-		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address: set -admin-listen or " + adminTokenEnv + " to keep them private")
+	if os.Getenv(adminTokenEnv) != "" {
+		return
 	}
+	switch {
+	case admin != nil && !loopback(admin):
+		log.Warn("collector: the dashboard, /api/* and /metrics are public on " + admin.String() + " (-admin-listen): set " + adminTokenEnv + " to require a token, or listen on a loopback address")
+	case admin != nil || loopback(intake):
+	case o.adminAnywhere:
+		log.Warn("collector: the dashboard, /api/* and /metrics are public on the intake address (-admin-anywhere): set " + adminTokenEnv + " or -admin-listen to keep them private")
+	default:
+		log.Info("collector: the dashboard, /api/* and /metrics answer clients on this machine only: set " + adminTokenEnv + " to reach them from elsewhere (or -admin-listen)")
+	}
+}
+
+// loopback reports whether a bound address is reachable from this
+// machine only.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// checkAddr refuses a listen address that is not HOST:PORT, suggesting
+// the form that was probably meant.
+func checkAddr(flagName, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		hint := `e.g. ":8090" (every interface) or "127.0.0.1:8090"`
+		if _, perr := strconv.ParseUint(addr, 10, 16); perr == nil {
+			hint = fmt.Sprintf("did you mean %q (port %s on every interface)?", ":"+addr, addr)
+		}
+		return fmt.Errorf("%w: %s %q: want HOST:PORT; %s", errUsage, flagName, addr, hint)
+	}
+	return nil
+}
+
+// sameAddr reports whether two listen addresses would take the same port:
+// the same port on the same host, or on every interface for either.
+func sameAddr(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wildcard(ha) || wildcard(hb)
+}
+
+// wants says what a flag's value must look like, from its type.
+func wants(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "a valid value"
+	}
+	switch g.Get().(type) {
+	case bool:
+		return "true or false"
+	case uint, uint64:
+		return "a whole number"
+	case int, int64:
+		return "an integer"
+	case float64:
+		return "a number"
+	case time.Duration:
+		return "a duration such as 90s, 5m or 12h"
+	}
+	return "a valid value"
 }
 
 // flagOf names the flag behind each collector.Config field.
@@ -235,6 +308,7 @@ var flagOf = map[string]string{
 	"IPv4Prefix": "-ipv4-prefix", "IPv6Prefix": "-ipv6-prefix",
 	"ClientIPHeader": "-client-ip-header", "TrustedProxies": "-trusted-proxies", "Secret": secretEnv,
 	"SessionRate": "-session-rate", "Retention": "-retention", "AdminToken": adminTokenEnv,
+	"MaxConns": "-max-conns", "MaxClientConns": "-max-client-conns", "AdminAnywhere": "-admin-anywhere",
 }
 
 // configError is a usage error naming the flag of a *collector.ConfigError.

@@ -23,9 +23,9 @@ func TestVersionFlag(t *testing.T) {
 // original clients will be refused.
 func TestBitsWarnings(t *testing.T) {
 	p := start(t, filepath.Join(t.TempDir(), "usage.db"), "-bits", "24")
-	p.stop(t, syscall.SIGTERM)
-	if !strings.Contains(p.logs.String(), "original krakend-usage clients") {
-		t.Errorf("no warning about original clients at -bits 24:\n%s", p.logs)
+	p.Stop(t, syscall.SIGTERM)
+	if !strings.Contains(p.Logs.String(), "original krakend-usage clients") {
+		t.Errorf("no warning about original clients at -bits 24:\n%s", p.Logs)
 	}
 }
 
@@ -72,8 +72,8 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 	}
 	for _, path := range []string{db, loose} {
 		p := start(t, path)
-		session(t, p.url, "c", "s")
-		post(t, p.url, reportBody(t, session(t, p.url, "c", "s"), "c", "s"))
+		session(t, p.URL, "c", "s")
+		post(t, p.URL, reportBody(t, session(t, p.URL, "c", "s"), "c", "s"))
 		for _, f := range []string{path, path + "-wal", path + "-shm"} {
 			st, err := os.Stat(f)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -86,7 +86,7 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 				t.Errorf("%s: mode %v, want 0600", filepath.Base(f), st.Mode().Perm())
 			}
 		}
-		p.stop(t, syscall.SIGTERM)
+		p.Stop(t, syscall.SIGTERM)
 	}
 }
 

@@ -119,7 +119,7 @@ func TestImportLikeIntake(t *testing.T) {
 
 			p := startDSN(t, newDSN)
 			for _, path := range []string{"/api/clusters", "/api/clusters/c1", "/api/stats"} {
-				resp, err := http.Get(p.url + path)
+				resp, err := http.Get(p.URL + path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -186,7 +186,7 @@ func TestImportKilledLeavesNoDatabase(t *testing.T) {
 			}
 			p := startDSN(t, newDSN)
 			var s struct{ Reports int64 }
-			resp, err := http.Get(p.url + "/api/stats")
+			resp, err := http.Get(p.URL + "/api/stats")
 			if err != nil {
 				t.Fatal(err)
 			}

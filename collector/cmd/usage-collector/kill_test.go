@@ -95,7 +95,7 @@ func loadUntilKilled(t *testing.T, p *proc, round int, acked *sync.Map) int64 {
 	client := &http.Client{Timeout: 20 * time.Second}
 	for w := range 8 {
 		cluster, server := fmt.Sprintf("kill-c%d", w%3), fmt.Sprintf("kill-r%d-w%d", round, w)
-		tok := session(t, p.url, cluster, server)
+		tok := session(t, p.URL, cluster, server)
 		wg.Go(func() {
 			for {
 				select {
@@ -104,7 +104,7 @@ func loadUntilKilled(t *testing.T, p *proc, round int, acked *sync.Map) int64 {
 				default:
 				}
 				body := reportBody(t, tok, cluster, server)
-				resp, err := client.Post(p.url+"/report", "application/json", bytes.NewReader(body))
+				resp, err := client.Post(p.URL+"/report", "application/json", bytes.NewReader(body))
 				if err != nil {
 					return // the collector is gone
 				}
@@ -124,8 +124,8 @@ func loadUntilKilled(t *testing.T, p *proc, round int, acked *sync.Map) int64 {
 	for n.Load() < 150+int64(round)*25 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	p.cmd.Process.Kill() // SIGKILL, mid-load
-	p.wait(t)
+	p.Cmd.Process.Kill() // SIGKILL, mid-load
+	p.Wait(t)
 	close(stop)
 	wg.Wait()
 	return n.Load()

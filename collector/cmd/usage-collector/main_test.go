@@ -13,22 +13,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
 	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
-)
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
 )
 
 // binary builds the real command once per test run, or returns
@@ -39,43 +32,17 @@ func binary(t *testing.T) string {
 	if b := os.Getenv("USAGE_COLLECTOR_TEST_BINARY"); b != "" {
 		return b
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "usage-collector-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "usage-collector")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return proctest.Build(t, ".")
 }
 
 func TestMain(m *testing.M) {
-	if name := os.Getenv(attackEnv); name != "" {
-		os.Exit(attackMain(name)) // a fairness test's attacker process
-	}
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	proctest.Clean()
 	os.Exit(code)
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *syncBuffer
-	done chan error
-}
-
-var addrRE = regexp.MustCompile(`addr=(\S+)`)
+// proc is a running collector command.
+type proc = proctest.Proc
 
 // start runs the binary on a loopback port over the SQLite file db and
 // waits until it listens.
@@ -87,78 +54,13 @@ func start(t *testing.T, db string, args ...string) *proc {
 // startDSN runs the binary over the database dsn.
 func startDSN(t *testing.T, dsn string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", dsn, "-bits", "8"}, args...)...)
-	cmd.Env = append(os.Environ(), "USAGE_COLLECTOR_SECRET=")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, logs: new(syncBuffer), done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.logs.WriteString(sc.Text() + "\n")
-			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil && strings.Contains(sc.Text(), "listening") {
-				addr <- m[1]
-			}
-		}
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { cmd.Process.Kill() })
-	select {
-	case a := <-addr:
-		p.url = "http://" + a
-	case err := <-p.done:
-		t.Fatalf("collector exited: %v\n%s", err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("collector did not start\n%s", p.logs)
-	}
-	return p
+	return proctest.Start(t, binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", dsn, "-bits", "8"}, args...), "USAGE_COLLECTOR_SECRET=")
 }
 
-// stop signals the process and returns its exit code.
-func (p *proc) stop(t *testing.T, sig os.Signal) int {
-	t.Helper()
-	p.cmd.Process.Signal(sig)
-	return p.wait(t)
-}
-
-func (p *proc) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		t.Fatal("collector did not exit")
-		return -1
-	}
-}
-
+// session opens a session at the collector at url.
 func session(t *testing.T, url, cluster, server string) string {
 	t.Helper()
-	b, _ := json.Marshal(usage.SessionRequest{ClusterID: cluster, ServerID: server})
-	resp, err := http.Post(url+"/session", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r usage.SessionReply
-	json.NewDecoder(resp.Body).Decode(&r)
-	if resp.StatusCode != 200 || r.Token == "" || r.Bits != 8 {
-		t.Fatalf("session: %d %+v", resp.StatusCode, r)
-	}
-	return r.Token
+	return proctest.Session(t, url, cluster, server)
 }
 
 func reportBody(t *testing.T, token, cluster, server string) []byte {
@@ -206,10 +108,10 @@ func TestSignalDrainsInFlight(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "usage.db")
 			p := start(t, db)
-			tok := session(t, p.url, "c", "s")
+			tok := session(t, p.URL, "c", "s")
 			body := reportBody(t, tok, "c", "s")
 
-			conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+			conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL, "http://"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,19 +121,19 @@ func TestSignalDrainsInFlight(t *testing.T) {
 			// Let the server start reading the request; the signal must
 			// find it in flight.
 			time.Sleep(200 * time.Millisecond)
-			p.cmd.Process.Signal(sig)
+			p.Cmd.Process.Signal(sig)
 			time.Sleep(200 * time.Millisecond)
 			conn.Write(body[len(body)/2:])
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
-				t.Fatalf("in-flight request: %v\n%s", err, p.logs)
+				t.Fatalf("in-flight request: %v\n%s", err, p.Logs)
 			}
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				t.Errorf("in-flight report: got %d, want 200", resp.StatusCode)
 			}
-			if code := p.wait(t); code != 0 {
-				t.Errorf("exit code %d, want 0\n%s", code, p.logs)
+			if code := p.Wait(t); code != 0 {
+				t.Errorf("exit code %d, want 0\n%s", code, p.Logs)
 			}
 			if n := stored(t, db); n != 1 {
 				t.Errorf("stored %d reports, want 1", n)
@@ -245,21 +147,21 @@ func TestSignalDrainsInFlight(t *testing.T) {
 func TestTokensSurviveRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "usage.db")
 	p := start(t, db)
-	tok := session(t, p.url, "c", "s")
-	if code := p.stop(t, os.Interrupt); code != 0 {
+	tok := session(t, p.URL, "c", "s")
+	if code := p.Stop(t, os.Interrupt); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	p = start(t, db)
-	if code := post(t, p.url, reportBody(t, tok, "c", "s")); code != 200 {
+	if code := post(t, p.URL, reportBody(t, tok, "c", "s")); code != 200 {
 		t.Errorf("report with a token from before the restart: got %d, want 200", code)
 	}
 	// A second collector on the same database accepts it too.
 	q := start(t, db)
-	if code := post(t, q.url, reportBody(t, tok, "c", "s")); code != 200 {
+	if code := post(t, q.URL, reportBody(t, tok, "c", "s")); code != 200 {
 		t.Errorf("report to a second collector: got %d, want 200", code)
 	}
-	p.stop(t, syscall.SIGTERM)
-	q.stop(t, syscall.SIGTERM)
+	p.Stop(t, syscall.SIGTERM)
+	q.Stop(t, syscall.SIGTERM)
 	if n := stored(t, db); n != 2 {
 		t.Errorf("stored %d, want 2", n)
 	}
@@ -315,7 +217,7 @@ func TestEnvFallback(t *testing.T) {
 	t.Setenv("USAGE_COLLECTOR_SESSION_PATH", "/s")
 	p := start(t, db)
 	b, _ := json.Marshal(usage.SessionRequest{ClusterID: "c", ServerID: "s"})
-	resp, err := http.Post(p.url+"/s", "application/json", bytes.NewReader(b))
+	resp, err := http.Post(p.URL+"/s", "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,5 +225,5 @@ func TestEnvFallback(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("session at USAGE_COLLECTOR_SESSION_PATH: got %d", resp.StatusCode)
 	}
-	p.stop(t, syscall.SIGTERM)
+	p.Stop(t, syscall.SIGTERM)
 }

@@ -9,24 +9,11 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/krakend-usage/krakend-usage/collector"
-)
-
-// Timeouts of the HTTP servers. A report is answered within
-// -queue-timeout plus store.CommitTimeout, well inside writeTimeout; an
-// idle keep-alive connection is closed soon, so idle clients cannot hold
-// the connection limit.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 30 * time.Second
-	maxHeaderBytes    = 64 << 10
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -45,12 +32,17 @@ func versionString() string {
 }
 
 // run runs the collector until ctx is done (or, with the first argument
-// "import", copies an old database into a new one: see runImport), then stops accepting
+// "import", copies an old database into a new one: see runImport; with
+// "healthcheck", asks a running collector for /healthz: see
+// runHealthcheck), then stops accepting
 // connections, lets in-flight requests finish (up to -shutdown-timeout),
 // commits pending reports and returns nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -79,7 +71,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if _, err := collector.New(nil, o.config(make([]byte, 32), log)); err != nil {
 		return configError(err)
 	}
-	o.warnings(log)
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -106,29 +97,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return configError(err)
 	}
 
-	servers := []*server{{name: "intake", addr: o.listen, h: srv, srv: srv, maxConns: o.maxConns, perClient: o.clientConns()}}
-	if o.adminListen != "" {
-		servers = append(servers, &server{name: "admin", addr: o.adminListen, h: srv.Admin(), srv: srv, maxConns: adminMaxConns, perClient: adminMaxConns})
+	// The listeners are bound here, so that a port taken fails the start
+	// and the log names the addresses bound.
+	type listener struct {
+		name, addr string
+		serve      func(net.Listener) error
+		ln         net.Listener
 	}
-	for _, s := range servers {
-		if err := s.listen(log); err != nil {
+	listeners := []*listener{{name: "intake", addr: o.listen, serve: srv.Serve}}
+	if o.adminListen != "" {
+		listeners = append(listeners, &listener{name: "admin", addr: o.adminListen, serve: srv.ServeAdmin})
+	}
+	for _, l := range listeners {
+		if l.ln, err = net.Listen("tcp", l.addr); err != nil {
 			return err
 		}
+		defer l.ln.Close()
 	}
 	dbAttr := []any{"db", kind}
 	if kind == "sqlite" {
 		dbAttr = append(dbAttr, "path", path)
+	} else {
+		dbAttr = append(dbAttr, postgresAttrs(o.db)...)
 	}
-	for _, s := range servers {
-		log.Info("collector: listening", append([]any{"server", s.name, "addr", s.ln.Addr().String(), "bits", o.bits, "version", versionString()}, dbAttr...)...)
+	for _, l := range listeners {
+		log.Info("collector: listening", append([]any{"server", l.name, "addr", l.ln.Addr().String(), "bits", o.bits, "version", versionString()}, dbAttr...)...)
 	}
+	var adminAddr net.Addr
+	if len(listeners) > 1 {
+		adminAddr = listeners[1].ln.Addr()
+	}
+	o.warnings(log, listeners[0].ln.Addr(), adminAddr)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { srv.RunRetention(gctx); return nil })
-	for _, s := range servers {
+	for _, l := range listeners {
 		g.Go(func() error {
-			if err := s.hs.Serve(s.ln); err != http.ErrServerClosed {
-				return fmt.Errorf("collector: %s: %w", s.name, err)
+			if err := l.serve(l.ln); err != http.ErrServerClosed {
+				return fmt.Errorf("collector: %s: %w", l.name, err)
 			}
 			return nil
 		})
@@ -138,10 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		log.Info("collector: shutting down, draining in-flight requests")
 		sctx, scancel := context.WithTimeout(context.Background(), o.drain)
 		defer scancel()
-		for _, s := range servers {
-			if err := s.hs.Shutdown(sctx); err != nil {
-				return fmt.Errorf("collector: shutdown: %w", err)
-			}
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("collector: shutdown: %w", err)
 		}
 		return nil
 	})
@@ -150,72 +154,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	log.Info("collector: stopped")
 	return nil
-}
-
-// server is one listener with its HTTP server.
-type server struct {
-	name, addr string
-	h          http.Handler
-	srv        *collector.Server
-	maxConns   int
-	perClient  int // connections of one client network
-	ln         net.Listener
-	fair       *fairListener
-	hs         *http.Server
-	open       atomic.Int64
-	shedding   atomic.Bool
-}
-
-// listen binds the address. At most maxConns connections are open at
-// once, perClient of one client network (see fairListener); from nine
-// tenths of maxConns on, keep-alive is switched off, which closes the idle
-// connections at once, until the count is back under half.
-func (s *server) listen(log *slog.Logger) error {
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return err
-	}
-	s.fair = newFairListener(ln, s.maxConns, s.perClient)
-	s.fair.network = s.srv.ClientNetwork
-	s.fair.saturated = s.srv.Saturated
-	var refused atomic.Int64
-	var lastWarn atomic.Int64
-	s.fair.refused = func() {
-		n := refused.Add(1)
-		if now := time.Now().Unix(); now-lastWarn.Load() >= 60 {
-			lastWarn.Store(now)
-			log.Warn("collector: connections refused: a client network is at its connection limit (-max-client-conns)", "server", s.name, "refused_total", n)
-		}
-	}
-	s.ln = s.fair
-	s.hs = &http.Server{
-		Handler:           s.h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnState:         s.connState,
-	}
-	return nil
-}
-
-func (s *server) connState(c net.Conn, state http.ConnState) {
-	s.fair.connState(c, state)
-	var n int64
-	switch state {
-	case http.StateNew:
-		n = s.open.Add(1)
-	case http.StateClosed, http.StateHijacked:
-		n = s.open.Add(-1)
-	default:
-		return
-	}
-	high, low := int64(s.maxConns)*9/10, int64(s.maxConns)/2
-	if n >= high && s.shedding.CompareAndSwap(false, true) {
-		s.hs.SetKeepAlivesEnabled(false)
-	} else if n < low && s.shedding.CompareAndSwap(true, false) {
-		s.hs.SetKeepAlivesEnabled(true)
-	}
 }

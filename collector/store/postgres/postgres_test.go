@@ -31,3 +31,15 @@ func TestMigrateFromSchema2(t *testing.T) {
 	defer db.Close()
 	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
 }
+
+// TestMigrateFromSchema3: a database whose distributions were bucketed at
+// one significant digit opens with them at two.
+func TestMigrateFromSchema3(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema3(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db, true)
+}

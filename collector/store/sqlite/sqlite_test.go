@@ -89,3 +89,15 @@ func TestMigrateFromSchema2(t *testing.T) {
 	defer db.Close()
 	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
 }
+
+// TestMigrateFromSchema3: a database whose distributions were bucketed at
+// one significant digit opens with them at two.
+func TestMigrateFromSchema3(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema3(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db, false)
+}

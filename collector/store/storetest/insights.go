@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
+	"github.com/krakend-usage/krakend-usage/collector/store/internal/sqlstore"
 )
 
 // channelPayload is a gateway payload with an install channel.
@@ -39,9 +41,9 @@ func insightsFleet(t *testing.T, s store.Store) {
 	insertAll(t, s,
 		up(report("A", "a1", at(7*24)), 50, "2.13.2", aOld),
 		up(report("A", "a1", at(5)), 100, "2.13.2", aNew),
-		up(report("A", "a2", at(4)), 5000, "2.13.2", aNew),
+		up(report("A", "a2", at(4)), 3600, "2.13.2", aNew),
 		up(report("B", "b1", at(3)), 30, "2.12.0", channelPayload(3, 3, "decorator", "glibc", map[string]int{"router": 1})),
-		up(report("C", "c1", at(2)), 7, "2.13.2", gateway(20, 40, map[string]int{"GET": 1}, map[string]int{"auth/validator": 1})),
+		up(report("C", "c1", at(2)), 7, "2.13.2", gateway(20, 47, map[string]int{"GET": 1}, map[string]int{"auth/validator": 1})),
 	)
 }
 
@@ -102,7 +104,7 @@ func testInsights(t *testing.T, open Opener) {
 	}
 
 	d := st.Distributions
-	wantUp := []store.Percentiles{{Value: "2.13.2", N: 3, P50: 100, P90: 5000, P99: 5000}, {Value: "2.12.0", N: 1, P50: 30, P90: 30, P99: 30}}
+	wantUp := []store.Percentiles{{Value: "2.13.2", N: 3, P50: 100, P90: 3600, P99: 3600}, {Value: "2.12.0", N: 1, P50: 30, P90: 30, P99: 30}}
 	if !reflect.DeepEqual(d.UptimeByVersion, wantUp) {
 		t.Errorf("uptime_by_version %+v, want %+v", d.UptimeByVersion, wantUp)
 	}
@@ -111,7 +113,7 @@ func testInsights(t *testing.T, open Opener) {
 		got, want store.Percentiles
 	}{
 		{"endpoints", d.EndpointsPerCluster, store.Percentiles{N: 3, P50: 10, P90: 20, P99: 20}},
-		{"backends", d.BackendsPerCluster, store.Percentiles{N: 3, P50: 30, P90: 40, P99: 40}},
+		{"backends", d.BackendsPerCluster, store.Percentiles{N: 3, P50: 30, P90: 47, P99: 47}},
 		{"servers", d.ServersPerCluster, store.Percentiles{N: 3, P50: 1, P90: 2, P99: 2}},
 	} {
 		if c.got != c.want {
@@ -184,6 +186,86 @@ func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 	}
 	if got := st.Distributions.UptimeByVersion; len(got) != 1 || got[0].N != 4 {
 		t.Errorf("uptime after every server reported again: %+v, want 4 servers of v2.6.0", got)
+	}
+	if got := st.Distributions.ServersPerCluster; got.N != 3 {
+		t.Errorf("servers per cluster after the move: %+v, want 3 clusters", got)
+	}
+}
+
+// MigrateFromSchema3 checks that a database of schema 3, whose
+// distributions were bucketed at one significant digit, opens with them
+// at two: it rewrites the rollups of the distribution kinds the way schema
+// 3 kept them (an uptime of 3,600 s in the 3,000 bucket), reopens the
+// database, and checks that the distributions are what a database of
+// schema 4 holds and stay exact as the servers move on. db is a second
+// handle on the database.
+func MigrateFromSchema3(t *testing.T, open Opener, db *sql.DB, dollar bool) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	before := stats(t, s, fleetNow)
+	s.Close()
+	ctx := context.Background()
+	ph := func(q string) string {
+		if !dollar {
+			return q
+		}
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+		return q
+	}
+	for _, table := range []struct{ name, key string }{{"latest", "day"}, {"latest_weeks", "week"}, {"latest_pairs", "day"}, {"latest_pairs_weeks", "week"}} {
+		type row struct {
+			key         int64
+			kind, value string
+		}
+		old := map[row]int64{}
+		rows, err := db.QueryContext(ctx, `SELECT `+table.key+`, kind, value, n FROM `+table.name+` WHERE kind IN ('up', 'c.ep', 'c.be', 'c.srv')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var r row
+			var n int64
+			if err := rows.Scan(&r.key, &r.kind, &r.value, &n); err != nil {
+				t.Fatal(err)
+			}
+			bucket, rest, pair := strings.Cut(r.value, " ")
+			b, _ := strconv.ParseInt(bucket, 10, 64)
+			r.value = strconv.FormatInt(sqlstore.OneDigitLow(b), 10)
+			if pair {
+				r.value += " " + rest
+			}
+			old[r] += n
+		}
+		rows.Close()
+		if _, err := db.ExecContext(ctx, `DELETE FROM `+table.name+` WHERE kind IN ('up', 'c.ep', 'c.be', 'c.srv')`); err != nil {
+			t.Fatal(err)
+		}
+		for r, n := range old {
+			if _, err := db.ExecContext(ctx, ph(`INSERT INTO `+table.name+`(`+table.key+`, kind, value, n) VALUES (?, ?, ?, ?)`), r.key, r.kind, r.value, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE meta SET value = '3' WHERE key = 'schema'`); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, open)
+	if got := stats(t, s, fleetNow).Distributions; !reflect.DeepEqual(got, before.Distributions) {
+		t.Errorf("distributions after the migration\n%+v\nwant\n%+v", got, before.Distributions)
+	}
+	// Every server reports again a day later: each moves off its
+	// migrated row, which must have been there, and none is left behind.
+	next := fleetNow.Add(24 * time.Hour)
+	for _, id := range [][2]string{{"A", "a1"}, {"A", "a2"}, {"B", "b1"}, {"C", "c1"}} {
+		r := report(id[0], id[1], next.Add(-time.Hour))
+		r.Uptime = 3600
+		insertAll(t, s, r)
+	}
+	st := stats(t, s, next)
+	if got := st.Distributions.UptimeByVersion; len(got) != 1 || got[0].N != 4 || got[0].P50 != 3600 {
+		t.Errorf("uptime after every server reported again: %+v, want 4 servers at 3600", got)
 	}
 	if got := st.Distributions.ServersPerCluster; got.N != 3 {
 		t.Errorf("servers per cluster after the move: %+v, want 3 clusters", got)

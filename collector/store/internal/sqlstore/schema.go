@@ -7,8 +7,9 @@ import "strings"
 // per-day breakdown rollups; it cannot be read by this code. Version 2
 // had no servers.uptime, no week_features and none of the latest kinds
 // of channels, feature versions and distributions: it is migrated in
-// place (see migrate3).
-const schemaVersion = "3"
+// place (see migrate3). Version 3 kept the distributions' buckets at one
+// significant digit: they are moved to two in place (see migrate4).
+const schemaVersion = "4"
 
 // The tables (SQLite spelling; PostgreSQL uses BIGINT, BYTEA, BIGSERIAL):
 //

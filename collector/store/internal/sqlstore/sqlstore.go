@@ -192,11 +192,18 @@ func (s *DB) migrate(ctx context.Context) error {
 		}
 	}
 	if from == "2" {
+		// Derives the rollups with the buckets of now: nothing for
+		// migrate4 to move.
 		if err := s.migrate3(ctx, tx); err != nil {
 			return fmt.Errorf("store: migrate from schema 2: %w", err)
 		}
 	}
-	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO NOTHING`
+	if from == "3" {
+		if err := s.migrate4(ctx, tx); err != nil {
+			return fmt.Errorf("store: migrate from schema 3: %w", err)
+		}
+	}
+	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	if s.d.Dollar {
 		put = dollar(put)
 	}
@@ -212,7 +219,7 @@ func (s *DB) migrate(ctx context.Context) error {
 // checkVersion returns the schema version of the database, "" for a new
 // one, and refuses one it cannot migrate: one with the first collector's
 // tables (it had a "breakdown" table) and no version, or a version other
-// than schemaVersion and "2".
+// than schemaVersion, "2" and "3".
 func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 	q := s.d.HasTable
 	if s.d.Dollar {
@@ -238,7 +245,7 @@ func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("store: migrate: %w", err)
-	case string(v) != schemaVersion && string(v) != "2":
+	case string(v) != schemaVersion && string(v) != "2" && string(v) != "3":
 		return "", fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
 	return string(v), nil

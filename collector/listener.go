@@ -1,4 +1,4 @@
-package main
+package collector
 
 import (
 	"container/list"
@@ -11,10 +11,10 @@ import (
 
 // tarpit is how long a connection refused for its network's limit is held,
 // unread, before it is closed, as long as a silent connection would have
-// lasted (readHeaderTimeout): a client reconnecting at once then costs an
+// lasted (ReadHeaderTimeout): a client reconnecting at once then costs an
 // accept every 5 s per connection, not a busy loop. At most twice max
 // connections are held so.
-const tarpit = readHeaderTimeout
+const tarpit = ReadHeaderTimeout
 
 // minSilence is how long a keep-alive connection of a network at its
 // limit stays idle before a newer one of the same network takes its slot:
@@ -25,7 +25,7 @@ const tarpit = readHeaderTimeout
 const minSilence = time.Second
 
 // fairListener bounds the open connections, in all (max) and per client
-// network (perClient, the networks of collector.Server.ClientNetwork;
+// network (perClient, the networks of Server.clientNetwork;
 // trusted proxies speak for many clients and are not counted). It sheds
 // first the connections that hold a slot without using it, those still
 // waiting for a request's headers:

@@ -1,4 +1,4 @@
-package main
+package collector
 
 import (
 	"bufio"
@@ -110,16 +110,16 @@ func abuse(t *testing.T, name string, nofile uint64, attack func(t *testing.T, p
 	p := start(t, filepath.Join(t.TempDir(), "usage.db"))
 	if nofile > 0 {
 		lim := unix.Rlimit{Cur: nofile, Max: nofile}
-		if err := unix.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		if err := unix.Prlimit(p.Cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
 			t.Fatalf("prlimit: %v", err)
 		}
 	}
 	stop := make(chan struct{})
-	lats := probe(p.url, stop)
+	lats := probe(p.URL, stop)
 	attack(t, p)
 	close(stop)
 	lat := <-lats
-	rss := peakRSS(t, p.cmd.Process.Pid)
+	rss := peakRSS(t, p.Cmd.Process.Pid)
 	t.Logf("%s: peak RSS %d MB, /healthz p50 %s p99 %s max %s over %d calls",
 		name, rss>>20, quantile(lat, .5), quantile(lat, .99), quantile(lat, 1), len(lat))
 	if rss > maxRSS {
@@ -149,7 +149,7 @@ func TestLargeBodiesBounded(t *testing.T) {
 				<-start
 				c := &http.Client{Timeout: time.Minute}
 				for range 3 {
-					resp, err := c.Post(p.url+"/report", "application/json", bytes.NewReader(body))
+					resp, err := c.Post(p.URL+"/report", "application/json", bytes.NewReader(body))
 					code := -1
 					if err == nil {
 						code = resp.StatusCode
@@ -185,7 +185,7 @@ func TestLargeBodiesBounded(t *testing.T) {
 // address holding them all is TestIdleConnectionsFromOneHostFair.)
 func TestIdleConnectionsBounded(t *testing.T) {
 	abuse(t, "3000 idle keep-alive connections, 2000 descriptors", 2000, func(t *testing.T, p *proc) {
-		addr := strings.TrimPrefix(p.url, "http://")
+		addr := strings.TrimPrefix(p.URL, "http://")
 		var conns []net.Conn
 		defer func() {
 			for _, c := range conns {
@@ -207,7 +207,7 @@ func TestIdleConnectionsBounded(t *testing.T) {
 		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
 		for i := range 50 {
 			start := time.Now()
-			resp, err := c.Get(p.url + "/healthz")
+			resp, err := c.Get(p.URL + "/healthz")
 			if err != nil {
 				t.Fatalf("/healthz %d with the connections held: %v", i, err)
 			}
@@ -227,7 +227,7 @@ func TestHugeFieldsKeepStatsSmall(t *testing.T) {
 		for i := range 50 {
 			wg.Go(func() {
 				cl, sv := "huge-c", fmt.Sprintf("huge-s%d", i)
-				tok := session(t, p.url, cl, sv)
+				tok := session(t, p.URL, cl, sv)
 				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: fmt.Sprintf("%d-%s", i, strings.Repeat("v", 600<<10)), OS: "linux", Arch: "amd64",
 					ClusterID: cl, ServerID: sv, Time: time.Now().Unix()}}
 				h, _ := req.Data.Hash()
@@ -237,7 +237,7 @@ func TestHugeFieldsKeepStatsSmall(t *testing.T) {
 				// once from one address are more than its share of the body
 				// budget (TestBodyBudgetShares).
 				c := &http.Client{Transport: &http.Transport{DialContext: dialFrom(net.IPv4(127, 0, 2, byte(1+i))).DialContext}}
-				resp, err := c.Post(p.url+"/report", "application/json", bytes.NewReader(b))
+				resp, err := c.Post(p.URL+"/report", "application/json", bytes.NewReader(b))
 				if err != nil {
 					t.Error(err)
 					return
@@ -254,7 +254,7 @@ func TestHugeFieldsKeepStatsSmall(t *testing.T) {
 		for range 20 {
 			wg.Go(func() {
 				for range 5 {
-					resp, err := http.Get(p.url + "/api/stats")
+					resp, err := http.Get(p.URL + "/api/stats")
 					if err != nil {
 						t.Error(err)
 						return

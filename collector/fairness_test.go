@@ -1,4 +1,4 @@
-package main
+package collector
 
 import (
 	"bytes"
@@ -229,16 +229,16 @@ func fairShare(t *testing.T, name string, p *proc, extra bool) {
 	t.Helper()
 	var tokens []string
 	for i := range honest {
-		tokens = append(tokens, session(t, p.url, "fair-c", fmt.Sprintf("fair-s%d", i)))
+		tokens = append(tokens, session(t, p.URL, "fair-c", fmt.Sprintf("fair-s%d", i)))
 	}
 	for attempt := 1; ; attempt++ {
-		before := honestLoad(t, p.url, tokens, extra, honestPhase)
+		before := honestLoad(t, p.URL, tokens, extra, honestPhase)
 		if before.accepted == 0 {
 			t.Fatalf("%s: no report accepted before the attack: %s", name, before)
 		}
-		stop := startAttack(t, name, strings.TrimPrefix(p.url, "http://"))
+		stop := startAttack(t, name, strings.TrimPrefix(p.URL, "http://"))
 		time.Sleep(2 * time.Second) // the attack takes hold
-		during := honestLoad(t, p.url, tokens, extra, honestPhase)
+		during := honestLoad(t, p.URL, tokens, extra, honestPhase)
 		opened := stop()
 		share := during.rate / before.rate
 		t.Logf("%s, attempt %d: before %s; during %s; share %.0f%%; the attacker opened %d connections",
