@@ -157,6 +157,7 @@ func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 			t.Fatalf("make schema 2: payloads without a channel: %v", err)
 		}
 	}
+	dropWriter(t, db)
 	s = mustOpen(t, open)
 	after := stats(t, s, fleetNow)
 	if !reflect.DeepEqual(after.Channels, before.Channels) || !reflect.DeepEqual(after.FeatureVersions, before.FeatureVersions) ||
@@ -251,6 +252,7 @@ func MigrateFromSchema3(t *testing.T, open Opener, db *sql.DB, dollar bool) {
 	if _, err := db.ExecContext(ctx, `UPDATE meta SET value = '3' WHERE key = 'schema'`); err != nil {
 		t.Fatal(err)
 	}
+	dropWriter(t, db)
 	s = mustOpen(t, open)
 	if got := stats(t, s, fleetNow).Distributions; !reflect.DeepEqual(got, before.Distributions) {
 		t.Errorf("distributions after the migration\n%+v\nwant\n%+v", got, before.Distributions)
@@ -356,4 +358,67 @@ func testExportPages(t *testing.T, open Opener) {
 	if len(got) != len(want) {
 		t.Errorf("exported %d reports, want %d", len(got), len(want))
 	}
+}
+
+// dropWriter takes out of a database what schema 5 added: the trigger
+// refusing other collectors' writes, and the column it reads. The SQLite
+// spelling, else PostgreSQL's.
+func dropWriter(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER reports_writer`); err != nil {
+		if _, err := db.ExecContext(ctx, `DROP TRIGGER reports_writer ON reports`); err != nil {
+			t.Fatalf("drop the writer check: %v", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE reports DROP COLUMN writer`); err != nil {
+		t.Fatalf("drop the writer column: %v", err)
+	}
+}
+
+// OldWriterRefused checks that a collector still running after a newer
+// one migrated the database cannot write into it: the write transaction
+// of a collector of schema 4 (its stamps, then its reports, as its insert
+// path runs them) fails whole, and the database is as before: the same
+// stats, no report added, no counter below zero. db is a second handle
+// on the database behind open.
+func OldWriterRefused(t *testing.T, open Opener, db *sql.DB) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	before := stats(t, s, fleetNow)
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stamps(key) VALUES ('old-collector-stamp')`); err != nil {
+		t.Fatal(err)
+	}
+	recv := fleetNow.Add(-time.Minute)
+	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)
+		VALUES (%d, 'A', 'a1', '2.13.2', 'linux', 'amd64', 60, %d, NULL, 0, '1:20:old::salt:1')`, recv.UnixMilli(), recv.Unix()))
+	if err == nil || !strings.Contains(err.Error(), "migrated by a newer collector") {
+		t.Fatalf("the insert path of schema 4 on a migrated database: %v, want it refused naming the upgrade", err)
+	}
+	tx.Rollback()
+	after := stats(t, s, fleetNow)
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("stats after the refused write\n%+v\nwant\n%+v", after, before)
+	}
+	for _, q := range []string{
+		`SELECT MIN(n) FROM latest`, `SELECT MIN(n) FROM latest_weeks`, `SELECT MIN(n) FROM latest_pairs`, `SELECT MIN(n) FROM latest_pairs_weeks`,
+		`SELECT MIN(value) FROM totals`, `SELECT MIN(servers) FROM week_versions`, `SELECT MIN(clusters) FROM week_features`,
+		`SELECT MIN(servers) FROM days`, `SELECT MIN(clusters) FROM days`, `SELECT MIN(servers) FROM active`, `SELECT MIN(clusters) FROM active`,
+	} {
+		var least sql.NullInt64
+		if err := db.QueryRowContext(ctx, q).Scan(&least); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if least.Int64 < 0 {
+			t.Errorf("%s: %d, want no counter below zero", q, least.Int64)
+		}
+	}
+	// This collector still writes.
+	insertAll(t, s, report("A", "a1", fleetNow))
 }
