@@ -39,6 +39,7 @@ type Server struct {
 	// client to read.
 	exports     chan struct{}
 	exportStall time.Duration
+	fleet       *fleetCollector // with Config.FleetMetrics
 }
 
 // New returns a Server storing into st. It fails only for an invalid
@@ -79,7 +80,9 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.FleetMetrics {
-		s.metrics.reg.MustRegister(newFleetCollector(s))
+		s.fleet = newFleetCollector(s)
+		s.metrics.reg.MustRegister(s.fleet)
+		s.fleet.refresh() // the figures are ready for the first scrape
 	}
 	for pattern, h := range s.adminRoutes() {
 		h = s.requireAdmin(h)
