@@ -115,12 +115,12 @@ func (s *Server) adminRoutes() map[string]http.Handler {
 
 // Admin returns the handler of the admin routes (dashboard, /api/*,
 // /metrics) and /healthz, for a listener of their own.
-func (s *Server) Admin() http.Handler { return recoverer(s.log, s.admin) }
+func (s *Server) Admin() http.Handler { return recoverer(s.log, closeUnread(s.admin)) }
 
 // ServeHTTP implements http.Handler for the intake. A panic in a handler
 // becomes a 500 for that request only.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	recoverer(s.log, s.intake).ServeHTTP(w, r)
+	recoverer(s.log, closeUnread(s.intake)).ServeHTTP(w, r)
 }
 
 func recoverer(log *slog.Logger, h http.Handler) http.Handler {
