@@ -24,17 +24,26 @@ const tarpit = ReadHeaderTimeout
 // once turn its own slots over as fast as it can dial.
 const minSilence = time.Second
 
+// minClientShare is the least share of the connections a client network
+// has, however many networks hold connections.
+const minClientShare = 8
+
 // fairListener bounds the open connections, in all (max) and per client
-// network (perClient, the networks of Server.clientNetwork;
-// trusted proxies speak for many clients and are not counted). It sheds
-// first the connections that hold a slot without using it, those still
-// waiting for a request's headers:
+// network (the networks of Server.clientNetwork; trusted proxies speak
+// for many clients and are not counted). A network's share is max
+// divided by one more than the networks holding connections, itself
+// included, at most perClient and at least minClientShare: the more
+// networks, the smaller each one's share, so a few of them cannot take
+// every slot between them. It sheds first the connections that hold a
+// slot without using it, those still waiting for a request's headers:
 //
 //   - At max, the oldest connection waiting for headers (new or idle
-//     keep-alive) is closed to admit the new one. Only when every
-//     connection is busy with a request does Accept wait, as
+//     keep-alive) is closed to admit the new one. When every connection
+//     is busy with a request, the network holding the most connections
+//     beyond its share loses its connection busy for the longest; only
+//     when none is beyond its share does Accept wait, as
 //     netutil.LimitListener does.
-//   - A network at perClient loses its own oldest idle keep-alive
+//   - A network at its share loses its own oldest idle keep-alive
 //     connection for the new one, if it has been idle a second or more.
 //     When it has none (every connection of its is busy, silent since it
 //     opened, or idle for less than a second), the new connection is
@@ -52,11 +61,48 @@ type fairListener struct {
 	open     int
 	byClient map[netip.Prefix]int
 	waiting  list.List // of *fairConn waiting for headers, oldest first
+	busy     map[*fairConn]struct{}
 	tarpits  int
 }
 
+// share is how many connections the network p may hold, with the
+// networks holding connections as they are. l.mu is held.
+func (l *fairListener) share(p netip.Prefix) int {
+	n := len(l.byClient)
+	if _, ok := l.byClient[p]; !ok {
+		n++
+	}
+	return min(l.perClient, max(minClientShare, l.max/(n+1)))
+}
+
+// longestBusy takes the connection busy for the longest of the network
+// holding the most connections beyond its share (not p), or nil when no
+// network is beyond its share. l.mu is held.
+func (l *fairListener) longestBusy(p netip.Prefix) *fairConn {
+	var most netip.Prefix
+	over := 0
+	for q, n := range l.byClient {
+		if q != p && n-l.share(q) > over {
+			most, over = q, n-l.share(q)
+		}
+	}
+	if over == 0 {
+		return nil
+	}
+	var victim *fairConn
+	for fc := range l.busy {
+		if fc.counted && fc.client == most && (victim == nil || fc.since.Before(victim.since)) {
+			victim = fc
+		}
+	}
+	if victim != nil {
+		delete(l.busy, victim)
+	}
+	return victim
+}
+
 func newFairListener(ln net.Listener, max, perClient int) *fairListener {
-	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{},
+	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{}, busy: map[*fairConn]struct{}{},
 		network:   func(string) (netip.Prefix, bool, bool) { return netip.Prefix{}, false, false },
 		saturated: func(string) {}, refused: func() {}}
 	l.cond = sync.NewCond(&l.mu)
@@ -71,7 +117,7 @@ type fairConn struct {
 	counted bool // in l.byClient
 	served  bool // has had a request: waiting means idle keep-alive
 	closed  bool
-	since   time.Time     // when it began to wait
+	since   time.Time     // when it began to wait, or its request began
 	elem    *list.Element // in l.waiting, or nil while busy
 	once    sync.Once
 }
@@ -102,7 +148,7 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 		l.mu.Lock()
 		var victim *fairConn
 		switch {
-		case counted && l.byClient[p] >= l.perClient:
+		case counted && l.byClient[p] >= l.share(p):
 			now := time.Now()
 			victim = l.oldestWaiting(func(fc *fairConn) bool {
 				return fc.counted && fc.client == p && fc.served && now.Sub(fc.since) >= minSilence
@@ -115,6 +161,9 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 			}
 		case l.open >= l.max:
 			victim = l.oldestWaiting(func(*fairConn) bool { return true })
+			if victim == nil && counted {
+				victim = l.longestBusy(p)
+			}
 			if victim == nil {
 				l.cond.Wait()
 				l.mu.Unlock()
@@ -184,7 +233,10 @@ func (l *fairListener) connState(c net.Conn, state http.ConnState) {
 			l.waiting.Remove(fc.elem)
 			fc.elem = nil
 		}
+		fc.since = time.Now()
+		l.busy[fc] = struct{}{}
 	case http.StateIdle:
+		delete(l.busy, fc)
 		if fc.elem == nil {
 			fc.elem, fc.since = l.waiting.PushBack(fc), time.Now()
 		}
@@ -208,6 +260,7 @@ func (fc *fairConn) Close() error {
 			l.waiting.Remove(fc.elem)
 			fc.elem = nil
 		}
+		delete(l.busy, fc)
 		l.cond.Signal()
 	})
 	return err
