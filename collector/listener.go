@@ -28,13 +28,43 @@ const minSilence = time.Second
 // has, however many networks hold connections.
 const minClientShare = 8
 
+// IPv6 networks are counted in the blocks that hold them too: all the
+// /64s (or narrower client networks) of one /56 hold at most twice a
+// network's share between them, those of one /48 four times, so a client
+// with a /48 (65,536 /64s) holds no more than four networks would.
+var ipv6Blocks = []struct{ bits, shares int }{{56, 2}, {48, 4}}
+
+// block is an IPv6 block holding a client network, and how many shares
+// its networks may hold between them.
+type block struct {
+	p      netip.Prefix
+	shares int
+}
+
+// blocks returns the IPv6 blocks that hold the client network p; none for
+// IPv4 or a network as wide as they are.
+func blocks(p netip.Prefix) []block {
+	if !p.Addr().Is6() || p.Addr().Is4In6() {
+		return nil
+	}
+	var out []block
+	for _, b := range ipv6Blocks {
+		if p.Bits() > b.bits {
+			bp, _ := p.Addr().Prefix(b.bits)
+			out = append(out, block{bp, b.shares})
+		}
+	}
+	return out
+}
+
 // fairListener bounds the open connections, in all (max) and per client
 // network (the networks of Server.clientNetwork; trusted proxies speak
 // for many clients and are not counted). A network's share is max
 // divided by one more than the networks holding connections, itself
 // included, at most perClient and at least minClientShare: the more
 // networks, the smaller each one's share, so a few of them cannot take
-// every slot between them. It sheds first the connections that hold a
+// every slot between them; an IPv6 network's block holds a few shares at
+// most (see ipv6Blocks). It sheds first the connections that hold a
 // slot without using it, those still waiting for a request's headers:
 //
 //   - At max, the oldest connection waiting for headers (new or idle
@@ -60,7 +90,8 @@ type fairListener struct {
 	cond     *sync.Cond
 	open     int
 	byClient map[netip.Prefix]int
-	waiting  list.List // of *fairConn waiting for headers, oldest first
+	byBlock  map[netip.Prefix]int // IPv6 blocks holding client networks (see ipv6Blocks)
+	waiting  list.List            // of *fairConn waiting for headers, oldest first
 	busy     map[*fairConn]struct{}
 	tarpits  int
 }
@@ -73,6 +104,17 @@ func (l *fairListener) share(p netip.Prefix) int {
 		n++
 	}
 	return min(l.perClient, max(minClientShare, l.max/(n+1)))
+}
+
+// blockFull reports whether an IPv6 block holding p holds all its
+// shares. l.mu is held.
+func (l *fairListener) blockFull(p netip.Prefix) bool {
+	for _, b := range blocks(p) {
+		if l.byBlock[b.p] >= b.shares*l.share(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // longestBusy takes the connection busy for the longest of the network
@@ -102,7 +144,7 @@ func (l *fairListener) longestBusy(p netip.Prefix) *fairConn {
 }
 
 func newFairListener(ln net.Listener, max, perClient int) *fairListener {
-	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{}, busy: map[*fairConn]struct{}{},
+	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{}, byBlock: map[netip.Prefix]int{}, busy: map[*fairConn]struct{}{},
 		network:   func(string) (netip.Prefix, bool, bool) { return netip.Prefix{}, false, false },
 		saturated: func(string) {}, refused: func() {}}
 	l.cond = sync.NewCond(&l.mu)
@@ -148,7 +190,7 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 		l.mu.Lock()
 		var victim *fairConn
 		switch {
-		case counted && l.byClient[p] >= l.share(p):
+		case counted && (l.byClient[p] >= l.share(p) || l.blockFull(p)):
 			now := time.Now()
 			victim = l.oldestWaiting(func(fc *fairConn) bool {
 				return fc.counted && fc.client == p && fc.served && now.Sub(fc.since) >= minSilence
@@ -175,6 +217,9 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 			l.open++
 			if counted {
 				l.byClient[p]++
+				for _, b := range blocks(p) {
+					l.byBlock[b.p]++
+				}
 			}
 			fc.elem = l.waiting.PushBack(fc)
 			l.mu.Unlock()
@@ -254,6 +299,11 @@ func (fc *fairConn) Close() error {
 		if fc.counted {
 			if l.byClient[fc.client]--; l.byClient[fc.client] <= 0 {
 				delete(l.byClient, fc.client)
+			}
+			for _, b := range blocks(fc.client) {
+				if l.byBlock[b.p]--; l.byBlock[b.p] <= 0 {
+					delete(l.byBlock, b.p)
+				}
 			}
 		}
 		if fc.elem != nil {
