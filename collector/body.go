@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,7 +271,11 @@ func closeUnread(h http.Handler) http.Handler {
 		if !body.eof {
 			// net/http reads what is left of the body (up to 256 KiB)
 			// after the handler, even with "Connection: close": with the
-			// read deadline passed, that read fails at once.
+			// read deadline passed, that read fails at once. A body
+			// marked too large has the connection closed gracefully (its
+			// side shut first, then a moment for the client to read the
+			// answer before the rest of its upload resets it).
+			markTooLarge(w)
 			http.NewResponseController(w).SetReadDeadline(time.Now())
 		}
 	})
@@ -317,3 +322,10 @@ func (w *closeIfUnread) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *closeIfUnread) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// markTooLarge tells net/http that the request's body is over its limit,
+// as http.MaxBytesReader does when a read passes the limit, without
+// reading any of it.
+func markTooLarge(w http.ResponseWriter) {
+	http.MaxBytesReader(w, io.NopCloser(strings.NewReader("x")), 0).Read(make([]byte, 1))
+}

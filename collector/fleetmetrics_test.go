@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -75,7 +76,7 @@ func TestFleetMetricsNeverFreeze(t *testing.T) {
 		}
 	}
 	st := &gatedStats{Store: real, gate: make(chan struct{})}
-	srv, url := serve(t, st, Config{FleetMetrics: true})
+	srv, url := serve(t, st, Config{FleetMetrics: true, Logger: slog.New(slog.DiscardHandler)})
 	const figure = `usage_fleet_active{kind="servers",window="24h"} 4`
 
 	body, age := scrapeFleet(t, url)
