@@ -84,6 +84,9 @@ var alreadyDone = func() chan struct{} { c := make(chan struct{}); close(c); ret
 func (f *fleetCollector) refresh() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.s.store == nil {
+		return alreadyDone // a Server made to check its Config
+	}
 	if f.running != nil {
 		return f.running
 	}
