@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,23 +21,47 @@ import (
 //     declared: room is reserved as the body arrives, in chunks that
 //     double from 4 KiB, so a connection trickling a byte a second holds
 //     4 KiB, not 64 KiB or 2 MiB.
-//   - A body must arrive at minBodyRate (16 KiB/s) after a grace of 5 s;
-//     a slower one is cut off (408), so nothing holds room for long.
-//   - One client network holds at most an eighth of the budget (at least
-//     one largest body); past it its own bodies get 503 "too many request
-//     bodies from your network", and nobody else's.
+//   - A body must keep arriving, whatever length it declared: on average
+//     at minBodyRate (16 KiB/s) after a grace of 5 s, and never silent
+//     for bodyGrace; a slower one is cut off (408), so nothing holds room
+//     or a connection for long.
+//   - Each pool is shared among the client networks holding room in it:
+//     a network holds at most the pool divided by one more than their
+//     number, a quarter at most (at least one largest body in the large
+//     pool, one small body in the small), so a few networks cannot take
+//     it all between them;
+//     past its share its own bodies get 503 "too many request bodies from
+//     your network", and nobody else's.
 //   - Bodies declared up to 64 KiB (every ordinary report) come from a
 //     quarter of the budget kept for them, where they wait their turn up
 //     to 2 s; larger or undeclared ones from the rest, refused at once
 //     when it is full. A flood of large bodies therefore gets 503s while
 //     small reports keep being read.
 type bodyGate struct {
-	small, large *semaphore.Weighted
-	perClient    int64
+	small, large *pool
 	full         *saturation
 
-	mu   sync.Mutex
-	held map[netip.Prefix]int64 // bytes held per client network
+	mu sync.Mutex
+}
+
+// pool is one part of the body budget, shared among client networks.
+type pool struct {
+	*semaphore.Weighted
+	size  int64
+	floor int64                  // the least share of a network
+	held  map[netip.Prefix]int64 // bytes held per client network (under bodyGate.mu)
+}
+
+// share is how much of p the network client may hold, with p's holders
+// as they are: the pool divided by one more than the networks holding
+// room in it, client included (a quarter while they are fewer than
+// three), and at least floor.
+func (p *pool) share(client netip.Prefix) int64 {
+	n := int64(len(p.held))
+	if _, ok := p.held[client]; !ok {
+		n++
+	}
+	return max(p.floor, p.size/max(n+1, 4))
 }
 
 const (
@@ -44,20 +69,22 @@ const (
 	smallWait = 2 * time.Second
 	// firstChunk is the room a body reserves before its first read.
 	firstChunk = 4 << 10
-	// bodyGrace and minBodyRate give a body of n bytes bodyGrace +
-	// n/minBodyRate to arrive, at most maxBodyTime.
+	// A body that has sent n bytes must send more within bodyGrace, and
+	// by bodyGrace + (n+firstChunk)/minBodyRate from its start; all of
+	// it within maxBodyTime.
 	bodyGrace   = 5 * time.Second
 	minBodyRate = 16 << 10 // bytes per second
 	maxBodyTime = 30 * time.Second
 )
 
 func newBodyGate(budget, maxBody int64, full *saturation) *bodyGate {
+	newPool := func(size, floor int64) *pool {
+		return &pool{Weighted: semaphore.NewWeighted(size), size: size, floor: floor, held: map[netip.Prefix]int64{}}
+	}
 	return &bodyGate{
-		full:      full,
-		small:     semaphore.NewWeighted(budget / 4),
-		large:     semaphore.NewWeighted(budget - budget/4),
-		perClient: max(budget/8, maxBody+1),
-		held:      map[netip.Prefix]int64{},
+		full:  full,
+		small: newPool(budget/4, smallBody+firstChunk),
+		large: newPool(budget-budget/4, maxBody+1),
 	}
 }
 
@@ -76,7 +103,7 @@ var (
 type reservation struct {
 	g      *bodyGate
 	client netip.Prefix
-	sem    *semaphore.Weighted
+	sem    *pool
 	ctx    context.Context // the request's
 	held   int64
 }
@@ -86,11 +113,11 @@ type reservation struct {
 func (rs *reservation) grow(n int64) error {
 	g := rs.g
 	g.mu.Lock()
-	if g.held[rs.client]+n > g.perClient {
+	if rs.sem.held[rs.client]+n > rs.sem.share(rs.client) {
 		g.mu.Unlock()
 		return errBusyClient
 	}
-	g.held[rs.client] += n
+	rs.sem.held[rs.client] += n
 	g.mu.Unlock()
 	var err error
 	if rs.sem == g.small {
@@ -107,7 +134,7 @@ func (rs *reservation) grow(n int64) error {
 		err = errBusyLarge
 	}
 	if err != nil {
-		g.unhold(rs.client, n)
+		g.unhold(rs.sem, rs.client, n)
 		g.full.mark(err.(*apiError).msg)
 		return err
 	}
@@ -115,18 +142,18 @@ func (rs *reservation) grow(n int64) error {
 	return nil
 }
 
-func (g *bodyGate) unhold(client netip.Prefix, n int64) {
+func (g *bodyGate) unhold(p *pool, client netip.Prefix, n int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.held[client] -= n; g.held[client] <= 0 {
-		delete(g.held, client)
+	if p.held[client] -= n; p.held[client] <= 0 {
+		delete(p.held, client)
 	}
 }
 
 func (rs *reservation) release() {
 	if rs.held > 0 {
 		rs.sem.Release(rs.held)
-		rs.g.unhold(rs.client, rs.held)
+		rs.g.unhold(rs.sem, rs.client, rs.held)
 		rs.held = 0
 	}
 }
@@ -142,14 +169,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	if expect < 0 {
 		expect = limit
 	}
-	// The deadline bounds how long a body holds its room and its
+	// The deadlines bound how long a body holds its room and its
 	// connection; net/http sets the connection's next deadline itself.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(min(maxBodyTime, bodyGrace+time.Duration(expect)*time.Second/minBodyRate)))
 	rs := &reservation{g: s.bodies, client: s.clientNet(r), sem: s.bodies.large, ctx: r.Context()}
 	if r.ContentLength >= 0 && r.ContentLength <= smallBody {
 		rs.sem = s.bodies.small
 	}
-	buf, err := rs.read(http.MaxBytesReader(w, r.Body, limit), expect+1)
+	in := &progressReader{r: http.MaxBytesReader(w, r.Body, limit), rc: http.NewResponseController(w), start: time.Now()}
+	buf, err := rs.read(in, expect+1)
 	if err != nil {
 		rs.release()
 		var mbe *http.MaxBytesError
@@ -199,4 +226,106 @@ func (rs *reservation) read(body io.Reader, most int64) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// progressReader reads a request body under a deadline moved after each
+// read: the next bytes must come within bodyGrace of the last ones, and
+// by bodyGrace + (n+firstChunk)/minBodyRate from the start once n bytes
+// came, all within maxBodyTime. A body declaring 2 MiB and sending a byte
+// a second is cut after about 5 s, one that sent half and stalled 5 s
+// after it stalled; one arriving at minBodyRate is never cut.
+type progressReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	since := time.Since(p.start)
+	due := min(maxBodyTime, bodyGrace+time.Duration(p.n+firstChunk)*time.Second/minBodyRate, since+bodyGrace)
+	p.rc.SetReadDeadline(p.start.Add(due))
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
+}
+
+// closeUnread answers a request whose body the handler left unread (a
+// 404, a 401, a route that takes no body) with "Connection: close", and
+// closes the connection after the answer instead of letting net/http read
+// up to 256 KiB of the body first, for as long as the client takes to
+// send it, on a connection that can be neither used nor shed meanwhile.
+func closeUnread(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body := &eofBody{ReadCloser: r.Body}
+		r.Body = body
+		cw := &closeIfUnread{ResponseWriter: w, body: body}
+		h.ServeHTTP(cw, r)
+		if !cw.wrote {
+			cw.WriteHeader(http.StatusOK) // what net/http would send
+		}
+		if !body.eof {
+			// net/http reads what is left of the body (up to 256 KiB)
+			// after the handler, even with "Connection: close": with the
+			// read deadline passed, that read fails at once. A body
+			// marked too large has the connection closed gracefully (its
+			// side shut first, then a moment for the client to read the
+			// answer before the rest of its upload resets it).
+			markTooLarge(w)
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	})
+}
+
+// eofBody is a request body that knows whether it was read to its end.
+type eofBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *eofBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// closeIfUnread adds "Connection: close" to the answer when its request's
+// body was not read to its end.
+type closeIfUnread struct {
+	http.ResponseWriter
+	body  *eofBody
+	wrote bool
+}
+
+func (w *closeIfUnread) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		if !w.body.eof {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *closeIfUnread) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *closeIfUnread) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// markTooLarge tells net/http that the request's body is over its limit,
+// as http.MaxBytesReader does when a read passes the limit, without
+// reading any of it.
+func markTooLarge(w http.ResponseWriter) {
+	http.MaxBytesReader(w, io.NopCloser(strings.NewReader("x")), 0).Read(make([]byte, 1))
 }

@@ -121,3 +121,56 @@ func TestTooSlowBodyCut(t *testing.T) {
 		t.Errorf("a body of 1000 bytes stuck at 10: got %d %s after %s, want 408 within about %s", code, b, time.Since(start), bodyGrace)
 	}
 }
+
+// TestStalledBodyCut: whatever length a body declares, it must keep
+// arriving: one that sent a few bytes, or half of itself, and stopped is
+// cut off with 408 within about bodyGrace of its last byte (before: a body
+// declaring 2 MiB had 30 s, and held its connection that long).
+func TestStalledBodyCut(t *testing.T) {
+	e := proxied(t, Config{})
+	for _, c := range []struct {
+		name           string
+		declared, sent int
+	}{
+		{"2 MiB declared, 10 bytes sent", 2 << 20, 10},
+		{"2 MiB declared, half sent", 2 << 20, 1 << 20},
+		{"64 KiB declared, half sent", 64 << 10, 32 << 10},
+	} {
+		conn := holdBody(t, e, "192.0.2.1", c.declared, c.sent)
+		start := time.Now()
+		code, b := answer(t, conn)
+		if code != 408 || time.Since(start) > bodyGrace+2*time.Second {
+			t.Errorf("%s, then nothing: got %d %s after %s, want 408 within about %s", c.name, code, b, time.Since(start).Round(time.Millisecond), bodyGrace)
+		}
+	}
+}
+
+// TestUnreadBodyNotDrained: a request whose body the route does not read
+// (an unknown path, a route that takes no body, a refused method) is
+// answered with "Connection: close" and the connection closed at once,
+// with the body still coming (before: net/http read up to 256 KiB of it
+// after the answer, for as long as the client took to send it).
+func TestUnreadBodyNotDrained(t *testing.T) {
+	e := proxied(t, Config{})
+	for _, req := range []string{"POST /nothing", "POST /api/stats", "PUT /report", "POST /healthz"} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n%s", req, strings.Repeat(" ", 100))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", req, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		_, err = br.ReadByte()
+		if !resp.Close || err != io.EOF {
+			t.Errorf("%s with a body still coming: %d, Connection: close %v, then %v; want Connection: close and the connection closed",
+				req, resp.StatusCode, resp.Close, err)
+		}
+	}
+}

@@ -146,10 +146,12 @@ type Config struct {
 	MaxConns int
 	// MaxClientConns bounds the connections of one client network (see
 	// IPv6Prefix; TrustedProxies are not counted) Serve keeps open
-	// (default a quarter of MaxConns, at least 8; at most MaxConns). A new
-	// connection past it takes the slot of the network's own oldest
-	// keep-alive connection idle 1 s or more, or is held 5 s unread and
-	// closed.
+	// (default a quarter of MaxConns, at least 8; at most MaxConns). The
+	// share shrinks as more networks hold connections: MaxConns divided
+	// by their number plus one, at least 8; the networks of one IPv6 /56
+	// hold two shares between them, of one /48 four. A new connection
+	// past it takes the slot of the network's own oldest keep-alive
+	// connection idle 1 s or more, or is held 5 s unread and closed.
 	MaxClientConns int
 	// Secret is the token-signing key, at least 16 bytes. Required.
 	Secret []byte

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/krakend-usage/krakend-usage/usage"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
+	"github.com/krakend-usage/krakend-usage/usage"
 )
 
 // exportLine is one line of /api/reports.ndjson: the report's wire fields
@@ -24,12 +25,32 @@ type exportLine struct {
 	Received     time.Time `json:"received"`
 }
 
+const (
+	// maxExports is how many exports one collector streams at once; one
+	// more gets 503 at once. Each reads the database a page at a time.
+	maxExports = 2
+	// exportStall is how long an export waits for its client to take
+	// more of the answer before it cuts the connection.
+	exportStall = 30 * time.Second
+)
+
+var errBusyExport = &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 10,
+	msg: fmt.Sprintf("%d exports are already being sent, try again later", maxExports)}
+
 // handleExport serves GET /api/reports.ndjson?day=YYYY-MM-DD: the stored
-// reports of that UTC day, one JSON object per line, streamed from a row
-// cursor (constant memory), gzip when the client accepts it.
+// reports of that UTC day, one JSON object per line, streamed a page at a
+// time (bounded memory, no read transaction held while the client reads),
+// gzip when the client accepts it. A client that takes nothing for
+// exportStall is cut off.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	if err := readOnly(r); err != nil {
 		return err
+	}
+	select {
+	case s.exports <- struct{}{}:
+		defer func() { <-s.exports }()
+	default:
+		return errBusyExport
 	}
 	v := r.URL.Query().Get("day")
 	d, err := time.Parse(time.DateOnly, v)
@@ -40,19 +61,19 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	if day > store.DayKey(s.cfg.Now()) {
 		return badParam(&paramError{"day", v, "today or an earlier day"})
 	}
-	// No write deadline for this answer: a day may be large, and the
-	// cursor only advances as fast as the client reads.
-	http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	// A day may be large: instead of one deadline for the whole answer,
+	// each write must go through within the stall timeout.
+	sent := &progressWriter{w: w, rc: http.NewResponseController(w), stall: s.exportStall}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="reports-%s.ndjson"`, v))
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Encoding")
-	out := bufio.NewWriterSize(w, 32<<10)
+	out := bufio.NewWriterSize(sent, 32<<10)
 	var gz *gzip.Writer
 	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		gz = gzip.NewWriter(w)
+		gz = gzip.NewWriter(sent)
 		out.Reset(gz)
 	}
 	enc := json.NewEncoder(out)
@@ -82,6 +103,20 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 		gz.Close()
 	}
 	return nil
+}
+
+// progressWriter gives each write to the client stall to go through, so
+// a client that stops reading is cut off after stall, and one that keeps
+// reading, however slowly, is not.
+type progressWriter struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.rc.SetWriteDeadline(time.Now().Add(p.stall))
+	return p.w.Write(b)
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip.

@@ -74,6 +74,75 @@ var attacks = map[string]attack{
 	"slow-small-bodies": slowBodies(140, 64<<10),
 	"slow-large-bodies": slowBodies(13, 2<<20),
 	"silent-conns":      silentConns(1100),
+	// From several networks at once (127.0.0.2, .3, ...).
+	"trickle-404-4nets":   spread(4, heldBodies(300, "/nothing", 200_000, 0, true)),
+	"declared-2mib-4nets": spread(4, heldBodies(300, "/report", 2<<20, 0, true)),
+	"half-64kib-3nets":    spread(3, heldBodies(70, "/report", 64<<10, 32<<10, false)),
+	"half-2mib-7nets":     spread(7, heldBodies(3, "/report", 2<<20, 1<<20, false)),
+}
+
+// spread runs the attack a makes from each of nets networks at once:
+// 127.0.0.2, .3, ..., each a client network of its own.
+func spread(nets int, a func(dial func(string) (net.Conn, error)) attack) attack {
+	return func(addr string, stop <-chan struct{}, opened *atomic.Int64) {
+		var wg sync.WaitGroup
+		for i := range nets {
+			d := dialFrom(net.IPv4(127, 0, 0, byte(2+i)))
+			wg.Go(func() { a(func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) })(addr, stop, opened) })
+		}
+		wg.Wait()
+	}
+}
+
+// heldBodies holds n connections, each posting to path a body declaring
+// declared bytes: it sends first bytes at once, then, with trickle, a
+// byte a second, else nothing more, whatever the answer, until the
+// collector closes the connection; then it opens another.
+func heldBodies(n int, path string, declared, first int, trickle bool) func(dial func(string) (net.Conn, error)) attack {
+	return func(dial func(string) (net.Conn, error)) attack {
+		return func(addr string, stop <-chan struct{}, opened *atomic.Int64) {
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						c, err := dial(addr)
+						if err != nil {
+							time.Sleep(100 * time.Millisecond)
+							continue
+						}
+						opened.Add(1)
+						closed := make(chan struct{})
+						go func() {
+							io.Copy(io.Discard, c) // the answer too: until the collector closes the connection
+							close(closed)
+						}()
+						fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, declared)
+						c.Write(bytes.Repeat([]byte{' '}, first))
+						for done := false; !done; {
+							select {
+							case <-stop:
+								c.Close()
+								return
+							case <-closed:
+								done = true
+							case <-time.After(time.Second):
+								if trickle {
+									c.Write([]byte{' '})
+								}
+							}
+						}
+						c.Close()
+					}
+				})
+			}
+			wg.Wait()
+		}
+	}
 }
 
 // The attacker process: the test binary with these variables set runs
@@ -355,4 +424,37 @@ func TestSlowLargeBodiesFair(t *testing.T) {
 // from 258/s to 6.6/s, p99 4.7 s).
 func TestIdleConnectionsFromOneHostFair(t *testing.T) {
 	fairShare(t, "silent-conns", start(t, t.TempDir()+"/usage.db"), false)
+}
+
+// TestTrickleToUnreadRouteFair: 4 networks of 300 connections each, each
+// posting a 200,000-byte body to a path that does not exist at a byte a
+// second, do not take the connection slots (before: net/http read the
+// body after the 404, so every connection stayed busy and could not be
+// shed; 2–3% of the honest rate kept).
+func TestTrickleToUnreadRouteFair(t *testing.T) {
+	fairShare(t, "trickle-404-4nets", start(t, t.TempDir()+"/usage.db"), false)
+}
+
+// TestDeclaredLargeBodiesFromNetworksFair: 4 networks of 300 connections
+// each, each declaring a 2 MiB report and sending a byte a second, do not
+// take the connection slots (before: each body had 30 s, from its declared
+// length; 2–3% kept).
+func TestDeclaredLargeBodiesFromNetworksFair(t *testing.T) {
+	fairShare(t, "declared-2mib-4nets", start(t, t.TempDir()+"/usage.db"), false)
+}
+
+// TestHalfSentSmallBodiesFromNetworksFair: 3 networks of 70 connections
+// each, each sending half of a 64 KiB report and stopping, do not take
+// the small bodies' budget (before: each network's share was an eighth of
+// the budget, three of them more than the small bodies' quarter; 5–7%
+// kept).
+func TestHalfSentSmallBodiesFromNetworksFair(t *testing.T) {
+	fairShare(t, "half-64kib-3nets", start(t, t.TempDir()+"/usage.db"), false)
+}
+
+// TestHalfSentLargeBodiesFromNetworksFair: 7 networks of 3 connections
+// each, each sending half of a 2 MiB report and stopping, do not take the
+// large bodies' budget from reports with a 100 KB extra (before: 2% kept).
+func TestHalfSentLargeBodiesFromNetworksFair(t *testing.T) {
+	fairShare(t, "half-2mib-7nets", start(t, t.TempDir()+"/usage.db"), true)
 }

@@ -11,21 +11,42 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
-// fleetCacheFor is how long a scrape reuses the previous stats: several
-// Prometheus servers scraping at once cost one stats call.
-const fleetCacheFor = 30 * time.Second
+const (
+	// fleetRefreshEvery is how old the figures may be before a scrape
+	// asks for new ones: several Prometheus servers scraping at once
+	// cost one stats call.
+	fleetRefreshEvery = 30 * time.Second
+	// fleetScrapeWait is how long a scrape waits for figures being
+	// computed before it answers with the last ones.
+	fleetScrapeWait = 2 * time.Second
+	// fleetRefreshTimeout bounds one computation of the figures. It runs
+	// in the background, so it may take far longer than a scrape.
+	fleetRefreshTimeout = 2 * time.Minute
+)
 
 // fleetCollector exports the fleet as gauges on /metrics (Config.
 // FleetMetrics): active servers and clusters, and the servers active in
 // the last 30 days by version, platform and feature. The label values are
 // the stats breakdowns, top N plus "other", so cardinality stays low
 // whatever reports arrive.
+//
+// The figures are computed in the background, from the collector's start
+// on and again when a scrape finds them older than fleetRefreshEvery; a
+// scrape waits for them at most fleetScrapeWait and otherwise answers with
+// the last ones. However slow or failing the stats are, the gauges stay
+// (never vanish, never hold a scrape), and usage_fleet_age_seconds says
+// how old they are.
 type fleetCollector struct {
-	s *Server
+	s       *Server
+	started time.Time
 
 	mu      sync.Mutex
-	at      time.Time
+	every   time.Duration // fleetRefreshEvery; shorter in tests
+	at      time.Time     // when cached was computed
 	cached  *store.Stats
+	running chan struct{} // closed when the computation under way ends; nil when none is
+
+	age     *prometheus.Desc
 	active  *prometheus.Desc
 	reports *prometheus.Desc
 	version *prometheus.Desc
@@ -37,6 +58,9 @@ type fleetCollector struct {
 func newFleetCollector(s *Server) *fleetCollector {
 	return &fleetCollector{
 		s:       s,
+		started: time.Now(),
+		every:   fleetRefreshEvery,
+		age:     prometheus.NewDesc("usage_fleet_age_seconds", "Seconds since the usage_fleet_* figures were computed (since the collector started, until they first are).", nil, nil),
 		active:  prometheus.NewDesc("usage_fleet_active", "Distinct servers or clusters whose last report is within the window.", []string{"kind", "window"}, nil),
 		reports: prometheus.NewDesc("usage_fleet_reports", "Reports accepted since the database was created (kept: still stored raw).", []string{"stored"}, nil),
 		version: prometheus.NewDesc("usage_fleet_servers_by_version", "Servers active in the last 30 days by latest version (top 15, then other).", []string{"version"}, nil),
@@ -48,31 +72,66 @@ func newFleetCollector(s *Server) *fleetCollector {
 
 // Describe implements prometheus.Collector.
 func (f *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{f.active, f.reports, f.version, f.plat, f.featS, f.featC} {
+	for _, d := range []*prometheus.Desc{f.age, f.active, f.reports, f.version, f.plat, f.featS, f.featC} {
 		ch <- d
 	}
 }
 
-func (f *fleetCollector) stats() *store.Stats {
+var alreadyDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// refresh starts computing the figures unless they are recent or already
+// being computed, and returns a channel closed when they are done.
+func (f *fleetCollector) refresh() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.cached != nil && time.Since(f.at) < fleetCacheFor {
-		return f.cached
+	if f.s.store == nil {
+		return alreadyDone // a Server made to check its Config
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := f.s.store.Stats(ctx, f.s.cfg.Now())
-	if err != nil {
-		f.s.log.Warn("collector: fleet metrics", "err", err)
-		return f.cached // the last good answer, or nothing
+	if f.running != nil {
+		return f.running
 	}
-	f.cached, f.at = st, time.Now()
-	return st
+	if f.cached != nil && time.Since(f.at) < f.every {
+		return alreadyDone
+	}
+	done := make(chan struct{})
+	f.running = done
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), fleetRefreshTimeout)
+		st, err := f.s.store.Stats(ctx, f.s.cfg.Now())
+		cancel()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.running = nil
+		if err != nil {
+			f.s.log.Warn("collector: fleet metrics: the figures could not be computed, the last ones stay", "err", err)
+			return
+		}
+		f.cached, f.at = st, time.Now()
+	}()
+	return done
+}
+
+// stats returns the latest figures (nil before the first) and their age.
+func (f *fleetCollector) stats() (*store.Stats, time.Duration) {
+	wait := time.NewTimer(fleetScrapeWait)
+	defer wait.Stop()
+	select {
+	case <-f.refresh():
+	case <-wait.C:
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cached == nil {
+		return nil, time.Since(f.started)
+	}
+	return f.cached, time.Since(f.at)
 }
 
 // Collect implements prometheus.Collector.
 func (f *fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	st := f.stats()
+	st, age := f.stats()
+	ch <- prometheus.MustNewConstMetric(f.age, prometheus.GaugeValue, age.Seconds())
 	if st == nil {
 		return
 	}

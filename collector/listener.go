@@ -24,17 +24,56 @@ const tarpit = ReadHeaderTimeout
 // once turn its own slots over as fast as it can dial.
 const minSilence = time.Second
 
+// minClientShare is the least share of the connections a client network
+// has, however many networks hold connections.
+const minClientShare = 8
+
+// IPv6 networks are counted in the blocks that hold them too: all the
+// /64s (or narrower client networks) of one /56 hold at most twice a
+// network's share between them, those of one /48 four times, so a client
+// with a /48 (65,536 /64s) holds no more than four networks would.
+var ipv6Blocks = []struct{ bits, shares int }{{56, 2}, {48, 4}}
+
+// block is an IPv6 block holding a client network, and how many shares
+// its networks may hold between them.
+type block struct {
+	p      netip.Prefix
+	shares int
+}
+
+// blocks returns the IPv6 blocks that hold the client network p; none for
+// IPv4 or a network as wide as they are.
+func blocks(p netip.Prefix) []block {
+	if !p.Addr().Is6() || p.Addr().Is4In6() {
+		return nil
+	}
+	var out []block
+	for _, b := range ipv6Blocks {
+		if p.Bits() > b.bits {
+			bp, _ := p.Addr().Prefix(b.bits)
+			out = append(out, block{bp, b.shares})
+		}
+	}
+	return out
+}
+
 // fairListener bounds the open connections, in all (max) and per client
-// network (perClient, the networks of Server.clientNetwork;
-// trusted proxies speak for many clients and are not counted). It sheds
-// first the connections that hold a slot without using it, those still
-// waiting for a request's headers:
+// network (the networks of Server.clientNetwork; trusted proxies speak
+// for many clients and are not counted). A network's share is max
+// divided by one more than the networks holding connections, itself
+// included, at most perClient and at least minClientShare: the more
+// networks, the smaller each one's share, so a few of them cannot take
+// every slot between them; an IPv6 network's block holds a few shares at
+// most (see ipv6Blocks). It sheds first the connections that hold a
+// slot without using it, those still waiting for a request's headers:
 //
 //   - At max, the oldest connection waiting for headers (new or idle
-//     keep-alive) is closed to admit the new one. Only when every
-//     connection is busy with a request does Accept wait, as
+//     keep-alive) is closed to admit the new one. When every connection
+//     is busy with a request, the network holding the most connections
+//     beyond its share loses its connection busy for the longest; only
+//     when none is beyond its share does Accept wait, as
 //     netutil.LimitListener does.
-//   - A network at perClient loses its own oldest idle keep-alive
+//   - A network at its share loses its own oldest idle keep-alive
 //     connection for the new one, if it has been idle a second or more.
 //     When it has none (every connection of its is busy, silent since it
 //     opened, or idle for less than a second), the new connection is
@@ -51,12 +90,61 @@ type fairListener struct {
 	cond     *sync.Cond
 	open     int
 	byClient map[netip.Prefix]int
-	waiting  list.List // of *fairConn waiting for headers, oldest first
+	byBlock  map[netip.Prefix]int // IPv6 blocks holding client networks (see ipv6Blocks)
+	waiting  list.List            // of *fairConn waiting for headers, oldest first
+	busy     map[*fairConn]struct{}
 	tarpits  int
 }
 
+// share is how many connections the network p may hold, with the
+// networks holding connections as they are. l.mu is held.
+func (l *fairListener) share(p netip.Prefix) int {
+	n := len(l.byClient)
+	if _, ok := l.byClient[p]; !ok {
+		n++
+	}
+	return min(l.perClient, max(minClientShare, l.max/(n+1)))
+}
+
+// blockFull reports whether an IPv6 block holding p holds all its
+// shares. l.mu is held.
+func (l *fairListener) blockFull(p netip.Prefix) bool {
+	for _, b := range blocks(p) {
+		if l.byBlock[b.p] >= b.shares*l.share(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// longestBusy takes the connection busy for the longest of the network
+// holding the most connections beyond its share (not p), or nil when no
+// network is beyond its share. l.mu is held.
+func (l *fairListener) longestBusy(p netip.Prefix) *fairConn {
+	var most netip.Prefix
+	over := 0
+	for q, n := range l.byClient {
+		if q != p && n-l.share(q) > over {
+			most, over = q, n-l.share(q)
+		}
+	}
+	if over == 0 {
+		return nil
+	}
+	var victim *fairConn
+	for fc := range l.busy {
+		if fc.counted && fc.client == most && (victim == nil || fc.since.Before(victim.since)) {
+			victim = fc
+		}
+	}
+	if victim != nil {
+		delete(l.busy, victim)
+	}
+	return victim
+}
+
 func newFairListener(ln net.Listener, max, perClient int) *fairListener {
-	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{},
+	l := &fairListener{Listener: ln, max: max, perClient: perClient, byClient: map[netip.Prefix]int{}, byBlock: map[netip.Prefix]int{}, busy: map[*fairConn]struct{}{},
 		network:   func(string) (netip.Prefix, bool, bool) { return netip.Prefix{}, false, false },
 		saturated: func(string) {}, refused: func() {}}
 	l.cond = sync.NewCond(&l.mu)
@@ -71,7 +159,7 @@ type fairConn struct {
 	counted bool // in l.byClient
 	served  bool // has had a request: waiting means idle keep-alive
 	closed  bool
-	since   time.Time     // when it began to wait
+	since   time.Time     // when it began to wait, or its request began
 	elem    *list.Element // in l.waiting, or nil while busy
 	once    sync.Once
 }
@@ -102,7 +190,7 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 		l.mu.Lock()
 		var victim *fairConn
 		switch {
-		case counted && l.byClient[p] >= l.perClient:
+		case counted && (l.byClient[p] >= l.share(p) || l.blockFull(p)):
 			now := time.Now()
 			victim = l.oldestWaiting(func(fc *fairConn) bool {
 				return fc.counted && fc.client == p && fc.served && now.Sub(fc.since) >= minSilence
@@ -115,6 +203,9 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 			}
 		case l.open >= l.max:
 			victim = l.oldestWaiting(func(*fairConn) bool { return true })
+			if victim == nil && counted {
+				victim = l.longestBusy(p)
+			}
 			if victim == nil {
 				l.cond.Wait()
 				l.mu.Unlock()
@@ -126,6 +217,9 @@ func (l *fairListener) admit(c net.Conn) *fairConn {
 			l.open++
 			if counted {
 				l.byClient[p]++
+				for _, b := range blocks(p) {
+					l.byBlock[b.p]++
+				}
 			}
 			fc.elem = l.waiting.PushBack(fc)
 			l.mu.Unlock()
@@ -184,7 +278,10 @@ func (l *fairListener) connState(c net.Conn, state http.ConnState) {
 			l.waiting.Remove(fc.elem)
 			fc.elem = nil
 		}
+		fc.since = time.Now()
+		l.busy[fc] = struct{}{}
 	case http.StateIdle:
+		delete(l.busy, fc)
 		if fc.elem == nil {
 			fc.elem, fc.since = l.waiting.PushBack(fc), time.Now()
 		}
@@ -203,11 +300,17 @@ func (fc *fairConn) Close() error {
 			if l.byClient[fc.client]--; l.byClient[fc.client] <= 0 {
 				delete(l.byClient, fc.client)
 			}
+			for _, b := range blocks(fc.client) {
+				if l.byBlock[b.p]--; l.byBlock[b.p] <= 0 {
+					delete(l.byBlock, b.p)
+				}
+			}
 		}
 		if fc.elem != nil {
 			l.waiting.Remove(fc.elem)
 			fc.elem = nil
 		}
+		delete(l.busy, fc)
 		l.cond.Signal()
 	})
 	return err

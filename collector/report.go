@@ -104,11 +104,13 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 // verify decodes and checks a report body, and returns what to store.
 func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 	var req usage.ReportRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
-	}
+	// The keys first: a bounded, linear pass that refuses what decoding
+	// would read ambiguously, or at length.
 	if err := checkKeys(body); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
 	c, err := s.tokens.verify(req.Token, now)
 	if err != nil {

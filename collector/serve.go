@@ -56,10 +56,11 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // ServeAdmin serves [Server.Admin] on ln, as Serve does, for at most
-// DefaultAdminMaxConns connections at once, with no limit per client
-// network: the admin listener is the operator's, private.
+// DefaultAdminMaxConns connections at once, a quarter of them per client
+// network: one client (a script gone wrong, or anyone who can reach the
+// listener) cannot take the slots of Prometheus and the health probes.
 func (s *Server) ServeAdmin(ln net.Listener) error {
-	return s.serve("admin", ln, s.Admin(), DefaultAdminMaxConns, DefaultAdminMaxConns)
+	return s.serve("admin", ln, s.Admin(), DefaultAdminMaxConns, DefaultAdminMaxConns/4)
 }
 
 // ListenAndServe listens on the TCP address addr and calls Serve.

@@ -33,6 +33,13 @@ type Server struct {
 	admin   *http.ServeMux
 	log     *slog.Logger
 	serving servingState
+
+	// exports holds one token per export being sent (at most
+	// maxExports); exportStall is how long an export waits for its
+	// client to read.
+	exports     chan struct{}
+	exportStall time.Duration
+	fleet       *fleetCollector // with Config.FleetMetrics
 }
 
 // New returns a Server storing into st. It fails only for an invalid
@@ -54,6 +61,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		admin:   http.NewServeMux(),
 		log:     cfg.Logger,
 	}
+	s.exports, s.exportStall = make(chan struct{}, maxExports), exportStall
 	s.names, _ = store.NewNames(cfg.Features) // checked by withDefaults
 	s.bodies = newBodyGate(cfg.BodyMemory, cfg.MaxBody, s.full)
 	if cfg.SessionRate > 0 {
@@ -72,7 +80,9 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.FleetMetrics {
-		s.metrics.reg.MustRegister(newFleetCollector(s))
+		s.fleet = newFleetCollector(s)
+		s.metrics.reg.MustRegister(s.fleet)
+		s.fleet.refresh() // the figures are ready for the first scrape
 	}
 	for pattern, h := range s.adminRoutes() {
 		h = s.requireAdmin(h)
@@ -105,12 +115,12 @@ func (s *Server) adminRoutes() map[string]http.Handler {
 
 // Admin returns the handler of the admin routes (dashboard, /api/*,
 // /metrics) and /healthz, for a listener of their own.
-func (s *Server) Admin() http.Handler { return recoverer(s.log, s.admin) }
+func (s *Server) Admin() http.Handler { return recoverer(s.log, closeUnread(s.admin)) }
 
 // ServeHTTP implements http.Handler for the intake. A panic in a handler
 // becomes a 500 for that request only.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	recoverer(s.log, s.intake).ServeHTTP(w, r)
+	recoverer(s.log, closeUnread(s.intake)).ServeHTTP(w, r)
 }
 
 func recoverer(log *slog.Logger, h http.Handler) http.Handler {

@@ -28,11 +28,13 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer release()
 	var req usage.SessionRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
-	}
+	// The keys first: a bounded, linear pass that refuses what decoding
+	// would read ambiguously, or at length.
 	if err := checkKeys(body); err != nil {
 		return err
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
 	for _, id := range []struct{ field, v string }{{"cluster_id", req.ClusterID}, {"server_id", req.ServerID}} {
 		if err := usage.ValidateID(id.field, id.v); err != nil {

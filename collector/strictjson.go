@@ -4,22 +4,38 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// errDuplicateKey is a JSON object naming a member twice.
-var errDuplicateKey = errors.New("duplicate key")
+// maxKeys bounds the members of a request body's object, and of its
+// "data" object. A report names 3 and 8; a body naming more is refused
+// before anything else is read from it.
+const maxKeys = 64
+
+var (
+	// errDuplicateKey is a JSON object naming a member twice.
+	errDuplicateKey = errors.New("duplicate key")
+	// errTooManyKeys is a JSON object naming more than maxKeys members.
+	errTooManyKeys = fmt.Errorf("more than %d keys in one object", maxKeys)
+)
 
 // checkKeys refuses a request body whose object, or whose "data" object,
-// names a member twice in any case. encoding/json matches keys without
-// regard to case and keeps the last, so {"token":"x","TOKEN":"y"} would be
-// read as a token the sender did not show first; any such body is refused
-// instead of guessed at.
+// names a member twice in any case, or more than maxKeys members.
+// encoding/json matches keys without regard to case and keeps the last,
+// so {"token":"x","TOKEN":"y"} would be read as a token the sender did not
+// show first; any such body is refused instead of guessed at.
+//
+// It runs before the body is decoded or the token checked, so its cost is
+// what an anonymous sender can make the collector spend: one pass over the
+// body, each key folded once and looked up in a set.
 func checkKeys(body []byte) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	if err := objectKeys(d, 1); err != nil {
-		if errors.Is(err, errDuplicateKey) {
+		if errors.Is(err, errDuplicateKey) || errors.Is(err, errTooManyKeys) {
 			return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON: %v", err)
 		}
 		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
@@ -40,20 +56,22 @@ func objectKeys(d *json.Decoder, depth int) error {
 		}
 		return nil
 	}
-	var seen []string
+	seen := make(map[string]struct{}, 8)
 	for d.More() {
 		tok, err := d.Token()
 		if err != nil {
 			return err
 		}
 		key, _ := tok.(string)
-		for _, k := range seen {
-			if strings.EqualFold(k, key) {
-				return errors.Join(errDuplicateKey, errors.New(echo(key)))
-			}
+		folded := foldKey(key)
+		if _, dup := seen[folded]; dup {
+			return errors.Join(errDuplicateKey, errors.New(echo(key)))
 		}
-		seen = append(seen, key)
-		if depth > 0 && strings.EqualFold(key, "data") {
+		if len(seen) == maxKeys {
+			return errTooManyKeys
+		}
+		seen[folded] = struct{}{}
+		if depth > 0 && folded == foldedData {
 			if err := objectKeys(d, depth-1); err != nil {
 				return err
 			}
@@ -66,6 +84,29 @@ func objectKeys(d *json.Decoder, depth int) error {
 	}
 	_, err = d.Token() // '}'
 	return err
+}
+
+var foldedData = foldKey("data")
+
+// foldKey maps every rune of s to the smallest rune that Unicode simple
+// case folding makes equal to it, so that two keys fold to the same string
+// exactly when strings.EqualFold (and encoding/json's key matching) holds
+// them equal.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		if least < utf8.RuneSelf {
+			b.WriteByte(byte(least))
+		} else {
+			b.WriteRune(least)
+		}
+	}
+	return b.String()
 }
 
 // skipRest reads to the end of the array d has just opened.

@@ -78,9 +78,11 @@ type Store interface {
 	// reports it deleted. No answer of Stats or Clusters changes.
 	Prune(ctx context.Context, now, cutoff time.Time) (int64, error)
 	// Export calls fn with each stored report received on the UTC day
-	// day (a DayKey), in the order they were stored, through a row
-	// cursor: memory stays constant whatever the day holds. It stops at
-	// the first error of fn and returns it. Reports already pruned by
+	// day (a DayKey), in the order they were stored, a page at a time
+	// (at most a few hundred reports or about 1 MiB): memory stays
+	// bounded whatever the day holds, and no read transaction or
+	// connection is held while fn runs, however long it takes. It stops
+	// at the first error of fn and returns it. Reports already pruned by
 	// retention are gone.
 	Export(ctx context.Context, day int64, fn func(*Report) error) error
 	// Recent returns the n most recently stored reports, newest first.

@@ -81,6 +81,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer old.Close()
+	count, err := countV1(ctx, old)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, *to)
 	if err != nil {
 		return err
@@ -109,11 +113,19 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if n := count.rows - count.withID; n > 0 {
+		log.Info("collector: import: refusing reports without an id", "reports", n)
+		stats.refused["NULL id"] += int(n)
+	}
+	// Every row is accounted for, or the import is not complete.
+	if got := int64(stats.read) + count.rows - count.withID; got < count.rows {
+		return fmt.Errorf("import: read %d of the %d reports -from held when the import began (%d without an id); the database is left marked incomplete: run the import again", got, count.rows, count.rows-count.withID)
+	}
 	if err := clearImportMarker(ctx, *to); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stdout, "imported %d of %d reports in %s (%d with their extra omitted as larger than %d bytes)\n",
-		stats.imported, stats.read, time.Since(start).Round(time.Millisecond), stats.omittedExtra, usage.MaxStoredExtra)
+		stats.imported, count.rows, time.Since(start).Round(time.Millisecond), stats.omittedExtra, usage.MaxStoredExtra)
 	for _, reason := range slices.Sorted(maps.Keys(stats.refused)) {
 		fmt.Fprintf(stdout, "refused %d reports for their %s (the collector refuses them now)\n", stats.refused[reason], reason)
 	}
@@ -139,6 +151,28 @@ func openV1(kind, path, dsn string) (*sql.DB, error) {
 		return nil, fmt.Errorf("import: -from is not a first-version collector database (no breakdown table): %w", err)
 	}
 	return db, nil
+}
+
+// v1Count is what the old reports table holds, counted before the copy:
+// every row, and those with an id, which the import reads by.
+type v1Count struct{ rows, withID int64 }
+
+// countV1 counts the old reports and refuses a table the import cannot
+// page through by id: one where two rows share an id (a page ending
+// between them would skip the second). Rows without an id are counted,
+// to be reported as refused.
+func countV1(ctx context.Context, old *sql.DB) (v1Count, error) {
+	var c v1Count
+	var distinct int64
+	if err := old.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(id), COUNT(DISTINCT id) FROM reports`).Scan(&c.rows, &c.withID, &distinct); err != nil {
+		return c, fmt.Errorf("import: counting reports: %w", err)
+	}
+	if distinct < c.withID {
+		var id any
+		old.QueryRowContext(ctx, `SELECT id FROM reports WHERE id IS NOT NULL GROUP BY id HAVING COUNT(*) > 1 LIMIT 1`).Scan(&id)
+		return c, fmt.Errorf("import: -from: %d reports share their id with another (id %v, for one): the import reads reports by id, so each must have its own; nothing was imported", c.withID-distinct, id)
+	}
+	return c, nil
 }
 
 // importKey carries the token-signing key over, so that sessions opened
@@ -229,11 +263,17 @@ func readV1(ctx context.Context, old *sql.DB, query string, stats *importStats, 
 		}
 		n := 0
 		for rows.Next() {
+			var id any
 			var row v1Row
-			if err := rows.Scan(&last, &row.receivedMS, &row.cluster, &row.server, &row.version, &row.os, &row.arch,
+			if err := rows.Scan(&id, &row.receivedMS, &row.cluster, &row.server, &row.version, &row.os, &row.arch,
 				&row.uptime, &row.reportTime, &row.extra, &row.stamp); err != nil {
 				rows.Close()
 				return fmt.Errorf("import: reading reports: %w", err)
+			}
+			var ok bool
+			if last, ok = id.(int64); !ok {
+				rows.Close()
+				return fmt.Errorf("import: -from: a report's id is %s, not an integer: the import reads reports by id", rawKind(id))
 			}
 			n++
 			stats.read++
@@ -261,13 +301,51 @@ func readV1(ctx context.Context, old *sql.DB, query string, stats *importStats, 
 	return ctx.Err()
 }
 
-// v1Row is a row of the old reports table as read: any column may be
-// NULL, whatever the old schema said.
+// v1Row is a row of the old reports table as read: every column a raw
+// value, whatever the old schema said (SQLite keeps a text in an integer
+// column), so that a row of the wrong types is refused for its column
+// instead of failing the read.
 type v1Row struct {
-	receivedMS, uptime, reportTime sql.NullInt64
-	cluster, server, version, os   sql.NullString
-	arch, stamp                    sql.NullString
-	extra                          []byte
+	receivedMS, uptime, reportTime any
+	cluster, server, version, os   any
+	arch, stamp, extra             any
+}
+
+// columns of the old reports table, in the order report checks them.
+func (v *v1Row) columns() (ints []rawInt, texts []rawText) {
+	return []rawInt{{"received_ms", v.receivedMS}, {"uptime", v.uptime}, {"report_time", v.reportTime}},
+		[]rawText{{"cluster_id", v.cluster}, {"server_id", v.server}, {"version", v.version}, {"os", v.os}, {"arch", v.arch}, {"stamp", v.stamp}}
+}
+
+type rawInt struct {
+	name string
+	v    any
+}
+
+type rawText struct {
+	name string
+	v    any
+}
+
+// rawKind names the type of a raw value for a refusal.
+func rawKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case int64:
+		return fmt.Sprintf("the integer %d", v)
+	case float64:
+		return fmt.Sprintf("the real number %g", v)
+	case []byte:
+		return fmt.Sprintf("a blob of %d bytes", len(v))
+	case string:
+		return fmt.Sprintf("a text of %d bytes", len(v))
+	case bool:
+		return "a boolean"
+	case time.Time:
+		return "a time"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // Bounds of an imported report's times: no collector ran before
@@ -278,18 +356,43 @@ var oldestReport = time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
 // rules, the stamp's syntax and length, the report time near the
 // received time) and returns what to store, or the reason to refuse it.
 func (v *v1Row) report(now time.Time) (*store.Report, string, error) {
-	for _, c := range []struct {
-		name  string
-		valid bool
-	}{{"received_ms", v.receivedMS.Valid}, {"cluster_id", v.cluster.Valid}, {"server_id", v.server.Valid},
-		{"version", v.version.Valid}, {"os", v.os.Valid}, {"arch", v.arch.Valid}, {"uptime", v.uptime.Valid},
-		{"report_time", v.reportTime.Valid}, {"stamp", v.stamp.Valid}} {
-		if !c.valid {
+	ints, texts := v.columns()
+	num := map[string]int64{}
+	for _, c := range ints {
+		if c.v == nil {
 			return nil, "NULL " + c.name, fmt.Errorf("%s is NULL", c.name)
 		}
+		n, ok := c.v.(int64)
+		if !ok {
+			return nil, c.name, fmt.Errorf("%s is %s, not an integer", c.name, rawKind(c.v))
+		}
+		num[c.name] = n
 	}
-	d := usage.UsageData{ClusterID: v.cluster.String, ServerID: v.server.String, Version: v.version.String,
-		OS: v.os.String, Arch: v.arch.String, Uptime: v.uptime.Int64, Time: v.reportTime.Int64, Extra: v.extra}
+	str := map[string]string{}
+	for _, c := range texts {
+		switch t := c.v.(type) {
+		case nil:
+			return nil, "NULL " + c.name, fmt.Errorf("%s is NULL", c.name)
+		case string:
+			str[c.name] = t
+		case []byte:
+			str[c.name] = string(t)
+		default:
+			return nil, c.name, fmt.Errorf("%s is %s, not a text", c.name, rawKind(c.v))
+		}
+	}
+	var extra []byte
+	switch t := v.extra.(type) {
+	case nil:
+	case []byte:
+		extra = t
+	case string:
+		extra = []byte(t)
+	default:
+		return nil, "extra", fmt.Errorf("extra is %s, not a blob", rawKind(v.extra))
+	}
+	d := usage.UsageData{ClusterID: str["cluster_id"], ServerID: str["server_id"], Version: str["version"],
+		OS: str["os"], Arch: str["arch"], Uptime: num["uptime"], Time: num["report_time"], Extra: extra}
 	if err := d.Validate(); err != nil {
 		var fe *usage.FieldError
 		if errors.As(err, &fe) {
@@ -297,7 +400,7 @@ func (v *v1Row) report(now time.Time) (*store.Report, string, error) {
 		}
 		return nil, "data", err
 	}
-	ms := v.receivedMS.Int64
+	ms := num["received_ms"]
 	if ms < oldestReport.UnixMilli() || ms > now.Add(collector.DefaultExpiration).UnixMilli() {
 		return nil, "received_ms", fmt.Errorf("received_ms %d: want a time from %s to now", ms, oldestReport.Format(time.DateOnly))
 	}
@@ -305,7 +408,7 @@ func (v *v1Row) report(now time.Time) (*store.Report, string, error) {
 	if dt := time.Duration(d.Time-received.Unix()) * time.Second; dt > collector.DefaultExpiration || dt < -collector.DefaultExpiration {
 		return nil, "report_time", fmt.Errorf("report_time %d: more than %s from received_ms", d.Time, collector.DefaultExpiration)
 	}
-	stamp := v.stamp.String
+	stamp := str["stamp"]
 	if stamp == "" || len(stamp) > collector.MaxStamp {
 		return nil, "stamp", fmt.Errorf("stamp of %d bytes: want 1 to %d", len(stamp), collector.MaxStamp)
 	}

@@ -206,3 +206,77 @@ func exec_(t *testing.T, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "USAGE_COLLECTOR_SECRET=")
 	return cmd
 }
+
+// TestImportAccountsForEveryRow: import reads every column as it is
+// stored and accounts for every row of the old table: a row with a text
+// where an integer belongs is refused for that column (SQLite keeps what
+// it is given), a row without an id is counted as refused, and a table
+// whose ids are not unique is refused whole before anything is copied,
+// since reading by id would skip a row at a page boundary. Before: the
+// wrongly typed row failed every run at the same row, and the other two
+// were dropped without a word.
+func TestImportAccountsForEveryRow(t *testing.T) {
+	defer func(n int) { importPage = n }(importPage)
+	importPage = 2
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			// A table without a primary key, as a hand-made or damaged one.
+			oldDSN, newDSN, exec := hostileV1(t, kind, oldKey)
+			exec(`DROP TABLE reports`)
+			exec(`CREATE TABLE reports (id BIGINT, received_ms BIGINT, cluster_id TEXT, server_id TEXT, version TEXT,
+				os TEXT, arch TEXT, uptime BIGINT, report_time BIGINT, extra ` + map[string]string{"sqlite": "BLOB", "postgres": "BYTEA"}[kind] + `, stamp TEXT)`)
+			now := time.Now()
+			row := func(id any, i int) []any {
+				return []any{id, now.UnixMilli(), "c1", fmt.Sprintf("s%d", i), "2.13.2", "linux", "amd64", 60, now.Unix(), nil, v1Stamp(i)}
+			}
+			const insert = `INSERT INTO reports (id, received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, stamp)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			for i := 1; i <= 5; i++ {
+				exec(insert, row(i, i)...)
+			}
+			exec(insert, row(nil, 6)...)
+			want := []string{"imported 5 of 6 reports", "refused 1 reports for their NULL id"}
+			if kind == "sqlite" {
+				typed := row(7, 7)
+				typed[1] = "yesterday" // received_ms
+				exec(insert, typed...)
+				want = []string{"imported 5 of 7 reports", "refused 1 reports for their NULL id", "refused 1 reports for their received_ms"}
+			}
+			var out, errb bytes.Buffer
+			if err := run(context.Background(), []string{"import", "-from", oldDSN, "-db", newDSN}, &out, &errb); err != nil {
+				t.Fatalf("import: %v\n%s", err, errb.String())
+			}
+			for _, w := range want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("import printed %q, want %q in it", out.String(), w)
+				}
+			}
+			st, err := openStore(context.Background(), newDSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := st.Stats(context.Background(), time.Now())
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Reports != 5 {
+				t.Errorf("%d reports stored, want 5", s.Reports)
+			}
+
+			// Two rows with id 2, read two at a time: refused whole.
+			oldDSN, newDSN, exec = hostileV1(t, kind, oldKey)
+			exec(`DROP TABLE reports`)
+			exec(`CREATE TABLE reports (id BIGINT, received_ms BIGINT, cluster_id TEXT, server_id TEXT, version TEXT,
+				os TEXT, arch TEXT, uptime BIGINT, report_time BIGINT, extra ` + map[string]string{"sqlite": "BLOB", "postgres": "BYTEA"}[kind] + `, stamp TEXT)`)
+			for i, id := range []int{1, 2, 2, 3} {
+				exec(insert, row(id, i)...)
+			}
+			out.Reset()
+			err = run(context.Background(), []string{"import", "-from", oldDSN, "-db", newDSN}, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), "1 reports share their id with another (id 2") {
+				t.Errorf("import of a table with a duplicated id: %v (printed %q), want a refusal naming id 2", err, out.String())
+			}
+		})
+	}
+}

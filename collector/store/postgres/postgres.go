@@ -35,21 +35,39 @@ const migrationLock = 0x75736167 // "usag"
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string) and migrates the schema.
+//
+// Writes and reads have pools of their own: the batch writers (and
+// pruning) keep writers+1 connections that no read can take, so reports
+// are stored however many exports, stats queries or health checks are
+// running; reads share the pool the DSN describes (pool_max_conns).
 func Open(ctx context.Context, dsn string) (store.Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+	wcfg := cfg.Copy()
+	wcfg.MaxConns = writers + 1
+	var pools []*pgxpool.Pool
+	closePools := func() error {
+		for _, p := range pools {
+			p.Close()
+		}
+		return nil
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
+	for _, c := range []*pgxpool.Config{wcfg, cfg} {
+		pool, err := pgxpool.NewWithConfig(ctx, c)
+		if err != nil {
+			closePools()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		pools = append(pools, pool)
+		if err := pool.Ping(ctx); err != nil {
+			closePools()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	s, err := sqlstore.Open(ctx, db, db, sqlstore.Dialect{
+	w, r := stdlib.OpenDBFromPool(pools[0]), stdlib.OpenDBFromPool(pools[1])
+	s, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{
 		Migrate:  sqlstore.PostgresSchema,
 		Lock:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock),
 		Dollar:   true,
@@ -57,10 +75,11 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 		Retry:    retryable,
 		RowLock:  " FOR UPDATE",
 		HasTable: `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`,
-	}, func() error { pool.Close(); return nil })
+	}, closePools)
 	if err != nil {
-		db.Close()
-		pool.Close()
+		w.Close()
+		r.Close()
+		closePools()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return s, nil

@@ -32,6 +32,18 @@ func TestMigrateFromSchema2(t *testing.T) {
 	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
 }
 
+// TestOldWriterRefused: a collector still running after a newer one
+// migrated the database cannot write into it.
+func TestOldWriterRefused(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.OldWriterRefused(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
+}
+
 // TestMigrateFromSchema3: a database whose distributions were bucketed at
 // one significant digit opens with them at two.
 func TestMigrateFromSchema3(t *testing.T) {

@@ -17,8 +17,14 @@ const checkpointEvery = time.Second
 // copied one), so under steady load the file would grow for ever. Past
 // walLimit the checkpointer runs a TRUNCATE checkpoint instead: it waits
 // for the current write transaction, holds the next one back while it
-// copies at most walLimit bytes, and empties the file.
+// waits for readers (at most checkpointWait) and copies at most walLimit
+// bytes, and empties the file.
 const walLimit = 16 << 20
+
+// checkpointWait bounds how long a checkpoint waits for readers (SQLite's
+// busy timeout on the checkpointer's connection), and so how long a
+// TRUNCATE checkpoint can hold back the writer.
+const checkpointWait = 200 * time.Millisecond
 
 // checkpointer copies the WAL into the database file in the background,
 // off the writer's path, so a checkpoint's I/O and fsync never delay the

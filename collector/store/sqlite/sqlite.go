@@ -23,9 +23,9 @@ import (
 // Open opens (creating if needed) the SQLite database at path and migrates
 // its schema.
 func Open(ctx context.Context, path string) (store.Store, error) {
-	dsn := func(extra string) string {
+	dsnBusy := func(busyMS int, extra string) string {
 		v := url.Values{}
-		v.Add("_pragma", "busy_timeout(10000)")
+		v.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyMS))
 		v.Add("_pragma", "journal_mode(WAL)")
 		v.Add("_pragma", "synchronous(FULL)")
 		v.Add("_txlock", "immediate")
@@ -34,6 +34,7 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
+	dsn := func(extra string) string { return dsnBusy(10000, extra) }
 	// The writer never checkpoints: copying the WAL back into the database
 	// (and its fsync) would stall every report queued behind that commit.
 	// A background checkpointer does it instead. Its statement journal
@@ -61,7 +62,10 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	c, err := sql.Open("sqlite", dsn(""))
+	// The checkpointer waits little for readers: a TRUNCATE checkpoint
+	// holds back every writer while it waits, so it gives up after
+	// checkpointWait and tries again on its next tick.
+	c, err := sql.Open("sqlite", dsnBusy(int(checkpointWait.Milliseconds()), ""))
 	if err != nil {
 		w.Close()
 		r.Close()

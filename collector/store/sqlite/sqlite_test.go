@@ -90,6 +90,18 @@ func TestMigrateFromSchema2(t *testing.T) {
 	storetest.MigrateFromSchema2(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
 }
 
+// TestOldWriterRefused: a collector still running after a newer one
+// migrated the database cannot write into it.
+func TestOldWriterRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.OldWriterRefused(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
+}
+
 // TestMigrateFromSchema3: a database whose distributions were bucketed at
 // one significant digit opens with them at two.
 func TestMigrateFromSchema3(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,8 +124,9 @@ func testInsights(t *testing.T, open Opener) {
 
 // MigrateFromSchema2 checks that a database of schema 2 opens: it
 // turns the database behind open into one of schema 2 (the tables and
-// rows schema 3 added, dropped), reopens it, and checks that the new
-// breakdowns are derived from what schema 2 kept and stay exact as its
+// rows schema 3 added, dropped; no install channel in the payloads),
+// reopens it, and checks that the new breakdowns are derived from what
+// schema 2 kept and the retained raw reports, and stay exact as its
 // servers and clusters move on. db is a second handle on the database.
 func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 	s := mustOpen(t, open)
@@ -144,6 +146,18 @@ func MigrateFromSchema2(t *testing.T, open Opener, db *sql.DB) {
 			t.Fatalf("make schema 2: %s: %v", q, err)
 		}
 	}
+	// Schema 2's payloads had no install channel (mode, libc): the raw
+	// reports have it. The SQLite spelling, else PostgreSQL's.
+	for _, table := range []string{"servers", "clusters"} {
+		_, err := db.ExecContext(context.Background(), `UPDATE `+table+` SET payload = json_remove(payload, '$.mo', '$.lc') WHERE payload IS NOT NULL`)
+		if err != nil {
+			_, err = db.ExecContext(context.Background(), `UPDATE `+table+` SET payload = (payload::jsonb - 'mo' - 'lc')::text WHERE payload IS NOT NULL`)
+		}
+		if err != nil {
+			t.Fatalf("make schema 2: payloads without a channel: %v", err)
+		}
+	}
+	dropWriter(t, db)
 	s = mustOpen(t, open)
 	after := stats(t, s, fleetNow)
 	if !reflect.DeepEqual(after.Channels, before.Channels) || !reflect.DeepEqual(after.FeatureVersions, before.FeatureVersions) ||
@@ -238,6 +252,7 @@ func MigrateFromSchema3(t *testing.T, open Opener, db *sql.DB, dollar bool) {
 	if _, err := db.ExecContext(ctx, `UPDATE meta SET value = '3' WHERE key = 'schema'`); err != nil {
 		t.Fatal(err)
 	}
+	dropWriter(t, db)
 	s = mustOpen(t, open)
 	if got := stats(t, s, fleetNow).Distributions; !reflect.DeepEqual(got, before.Distributions) {
 		t.Errorf("distributions after the migration\n%+v\nwant\n%+v", got, before.Distributions)
@@ -302,4 +317,108 @@ func testExport(t *testing.T, open Opener) {
 	if err := s.Export(context.Background(), day+5, func(*store.Report) error { n++; return nil }); err != nil || n != 0 {
 		t.Errorf("a day without reports: %d reports, %v", n, err)
 	}
+}
+
+// testExportPages: a day of more reports than one page holds, some with
+// payloads large enough to end a page early, is exported whole, each
+// report once.
+func testExportPages(t *testing.T, open Opener) {
+	s := mustOpen(t, open)
+	day := store.DayKey(fleetNow)
+	start := time.Unix(day*86400, 0).UTC()
+	want := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for i := range 1000 {
+		r := report("A", fmt.Sprintf("s%d", i%50), start.Add(time.Duration(i)*time.Second))
+		if i%3 == 0 {
+			r.Extra = []byte(`{"endpoints":1,"pad":"` + strings.Repeat("x", 16<<10) + `"}`)
+		}
+		want[r.Stamp] = true
+		wg.Go(func() { errs <- s.Insert(context.Background(), r) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	err := s.Export(context.Background(), day, func(r *store.Report) error {
+		if got[r.Stamp] || !want[r.Stamp] {
+			t.Errorf("report %s exported twice, or not stored", r.Stamp)
+		}
+		got[r.Stamp] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("exported %d reports, want %d", len(got), len(want))
+	}
+}
+
+// dropWriter takes out of a database what schema 5 added: the trigger
+// refusing other collectors' writes, and the column it reads. The SQLite
+// spelling, else PostgreSQL's.
+func dropWriter(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER reports_writer`); err != nil {
+		if _, err := db.ExecContext(ctx, `DROP TRIGGER reports_writer ON reports`); err != nil {
+			t.Fatalf("drop the writer check: %v", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE reports DROP COLUMN writer`); err != nil {
+		t.Fatalf("drop the writer column: %v", err)
+	}
+}
+
+// OldWriterRefused checks that a collector still running after a newer
+// one migrated the database cannot write into it: the write transaction
+// of a collector of schema 4 (its stamps, then its reports, as its insert
+// path runs them) fails whole, and the database is as before: the same
+// stats, no report added, no counter below zero. db is a second handle
+// on the database behind open.
+func OldWriterRefused(t *testing.T, open Opener, db *sql.DB) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	before := stats(t, s, fleetNow)
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stamps(key) VALUES ('old-collector-stamp')`); err != nil {
+		t.Fatal(err)
+	}
+	recv := fleetNow.Add(-time.Minute)
+	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)
+		VALUES (%d, 'A', 'a1', '2.13.2', 'linux', 'amd64', 60, %d, NULL, 0, '1:20:old::salt:1')`, recv.UnixMilli(), recv.Unix()))
+	if err == nil || !strings.Contains(err.Error(), "migrated by a newer collector") {
+		t.Fatalf("the insert path of schema 4 on a migrated database: %v, want it refused naming the upgrade", err)
+	}
+	tx.Rollback()
+	after := stats(t, s, fleetNow)
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("stats after the refused write\n%+v\nwant\n%+v", after, before)
+	}
+	for _, q := range []string{
+		`SELECT MIN(n) FROM latest`, `SELECT MIN(n) FROM latest_weeks`, `SELECT MIN(n) FROM latest_pairs`, `SELECT MIN(n) FROM latest_pairs_weeks`,
+		`SELECT MIN(value) FROM totals`, `SELECT MIN(servers) FROM week_versions`, `SELECT MIN(clusters) FROM week_features`,
+		`SELECT MIN(servers) FROM days`, `SELECT MIN(clusters) FROM days`, `SELECT MIN(servers) FROM active`, `SELECT MIN(clusters) FROM active`,
+	} {
+		var least sql.NullInt64
+		if err := db.QueryRowContext(ctx, q).Scan(&least); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if least.Int64 < 0 {
+			t.Errorf("%s: %d, want no counter below zero", q, least.Int64)
+		}
+	}
+	// This collector still writes.
+	insertAll(t, s, report("A", "a1", fleetNow))
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/store/internal/sqlstore"
 )
 
 // Scale describes a synthetic fleet for the scale benchmarks.
@@ -59,10 +61,10 @@ func SeedScale(ctx context.Context, db *sql.DB, dialect string, s Scale) error {
 		`INSERT INTO clusters(cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size)
 			SELECT cluster_id, MIN(first_seen), MAX(last_seen), MAX(version), MAX(payload), MAX(last_seen) / 86400, COUNT(*), COUNT(*)
 			FROM servers GROUP BY cluster_id`,
-		fmt.Sprintf(`INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)
+		fmt.Sprintf(`INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp, writer)
 			SELECT (%d + i * %d / %d) * 1000, 'cl-' || (i %% %d %% %d), 'srv-' || (i %% %d), '2.13.2', 'linux', 'amd64', i %% 86400,
-			%d + i * %d / %d, NULL, 0, '1:20:251128:token' || i || '::salt:' || i FROM %s`,
-			now-year, year, s.Reports, s.Servers, s.Clusters, s.Servers, now-year, year, s.Reports, series(s.Reports)),
+			%d + i * %d / %d, NULL, 0, '1:20:251128:token' || i || '::salt:' || i, %d FROM %s`,
+			now-year, year, s.Reports, s.Servers, s.Clusters, s.Servers, now-year, year, s.Reports, sqlstore.WriterVersion, series(s.Reports)),
 		fmt.Sprintf(`INSERT INTO days(day, reports, servers, clusters) SELECT %d / 86400 - i, %d, %d, %d FROM %s`,
 			now, s.Reports/365, s.Reports/730, s.Clusters*7/10, series(366)),
 		fmt.Sprintf(`INSERT INTO weeks(week, new_clusters, active_clusters) SELECT (%d / 86400 + 3) / 7 - i, %d, %d FROM %s`,

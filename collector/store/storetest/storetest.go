@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ExtraOmitted", testExtraOmitted},
 		{"Insights", testInsights},
 		{"Export", testExport},
+		{"ExportPages", testExportPages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -345,19 +345,19 @@ func (s *DB) stampsSQL(n int) string {
 }
 
 func (s *DB) reportsSQL(n int) string {
-	return s.values("INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp)",
-		n, 11, "")
+	return s.values("INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp, writer)",
+		n, 12, "")
 }
 
 func (s *DB) insertReports(t *tx, rs []*store.Report) error {
-	args := make([]any, 0, 11*len(rs))
+	args := make([]any, 0, 12*len(rs))
 	for _, r := range rs {
 		omitted := 0
 		if r.ExtraOmitted {
 			omitted = 1
 		}
 		args = append(args, r.Received.UnixMilli(), r.ClusterID, r.ServerID, r.Version, r.OS, r.Arch,
-			r.Uptime, r.ReportTime.Unix(), r.Extra, omitted, r.Stamp)
+			r.Uptime, r.ReportTime.Unix(), r.Extra, omitted, r.Stamp, WriterVersion)
 	}
 	if _, err := t.execSQL(s.reportsSQL(len(rs)), args...); err != nil {
 		return fmt.Errorf("reports: %w", err)

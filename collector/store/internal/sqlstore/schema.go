@@ -9,13 +9,15 @@ import "strings"
 // of channels, feature versions and distributions: it is migrated in
 // place (see migrate3). Version 3 kept the distributions' buckets at one
 // significant digit: they are moved to two in place (see migrate4).
-const schemaVersion = "4"
+// Version 4 did not refuse the writes of an older collector (see
+// migrate5.go).
+const schemaVersion = "5"
 
 // The tables (SQLite spelling; PostgreSQL uses BIGINT, BYTEA, BIGSERIAL):
 //
 //	meta(key, value)                          token_key, schema
 //	reports(id, received_ms, cluster_id, server_id, version, os, arch,
-//	        uptime, report_time, extra, extra_omitted, stamp)
+//	        uptime, report_time, extra, extra_omitted, stamp, writer)
 //	                                          raw reports, pruned by retention
 //	stamps(key)                               replay index: the stamp's date
 //	                                          and a SHA-256 prefix of it
@@ -61,7 +63,8 @@ var schema = []string{
 		report_time {int} NOT NULL,
 		extra {blob},
 		extra_omitted {int} NOT NULL DEFAULT 0,
-		stamp TEXT NOT NULL)`,
+		stamp TEXT NOT NULL,
+		writer {int})`,
 	`CREATE TABLE IF NOT EXISTS stamps (key {blob} PRIMARY KEY){norowid}`,
 	`CREATE TABLE IF NOT EXISTS servers (
 		server_id TEXT PRIMARY KEY,
@@ -106,10 +109,10 @@ func spell(stmts []string, r *strings.Replacer) []string {
 }
 
 // SQLiteSchema is the schema in SQLite's dialect.
-var SQLiteSchema = spell(schema, strings.NewReplacer("{int}", "INTEGER", "{blob}", "BLOB", "{serial}", "INTEGER", "{norowid}", " WITHOUT ROWID"))
+var SQLiteSchema = append(spell(schema, strings.NewReplacer("{int}", "INTEGER", "{blob}", "BLOB", "{serial}", "INTEGER", "{norowid}", " WITHOUT ROWID")), sqliteWriterCheck...)
 
 // PostgresSchema is the schema in PostgreSQL's dialect.
-var PostgresSchema = spell(schema, strings.NewReplacer("{int}", "BIGINT", "{blob}", "BYTEA", "{serial}", "BIGSERIAL", "{norowid}", ""))
+var PostgresSchema = append(spell(schema, strings.NewReplacer("{int}", "BIGINT", "{blob}", "BYTEA", "{serial}", "BIGSERIAL", "{norowid}", "")), postgresWriterCheck...)
 
 // upsert is a counter table's "add these deltas" statement: one row as
 // the named query, several as one multi-row statement (see tx.upsert).
@@ -188,8 +191,8 @@ var queries = map[string]string{
 
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
-	"r.export": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
-		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id`,
+	"r.export": `SELECT id, received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
+		FROM reports WHERE id >= ? AND id < ? AND received_ms >= ? AND received_ms < ? ORDER BY id LIMIT ?`,
 	// Two subqueries: SQLite reads one end of the index for a lone MIN
 	// or MAX, but scans the table for both in one SELECT.
 	"r.idrange": `SELECT (SELECT MIN(id) FROM reports), (SELECT MAX(id) FROM reports)`,

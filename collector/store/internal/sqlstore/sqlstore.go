@@ -186,6 +186,9 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate from schema 2: %w", err)
 		}
 	}
+	if err := addWriter(ctx, tx, from); err != nil {
+		return err
+	}
 	for _, q := range s.d.Migrate {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: migrate: %w (in %.60q)", err, q)
@@ -219,7 +222,7 @@ func (s *DB) migrate(ctx context.Context) error {
 // checkVersion returns the schema version of the database, "" for a new
 // one, and refuses one it cannot migrate: one with the first collector's
 // tables (it had a "breakdown" table) and no version, or a version other
-// than schemaVersion, "2" and "3".
+// than schemaVersion, "2", "3" and "4".
 func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 	q := s.d.HasTable
 	if s.d.Dollar {
@@ -245,7 +248,7 @@ func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("store: migrate: %w", err)
-	case string(v) != schemaVersion && string(v) != "2" && string(v) != "3":
+	case string(v) != schemaVersion && string(v) != "2" && string(v) != "3" && string(v) != "4":
 		return "", fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
 	return string(v), nil
