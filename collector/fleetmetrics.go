@@ -97,6 +97,16 @@ func (f *fleetCollector) refresh() <-chan struct{} {
 	f.running = done
 	go func() {
 		defer close(done)
+		// A panic here would end the whole collector: the scrape keeps the
+		// last figures and the age gauge says they are stale instead.
+		defer func() {
+			if p := recover(); p != nil {
+				f.mu.Lock()
+				f.running = nil
+				f.mu.Unlock()
+				f.s.log.Error("collector: fleet metrics: panic while computing the figures, the last ones stay", "panic", p)
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), fleetRefreshTimeout)
 		st, err := f.s.store.Stats(ctx, f.s.cfg.Now())
 		cancel()
