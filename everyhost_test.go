@@ -302,19 +302,25 @@ func checkChannels(t *testing.T, collector string, hosts []crossHost) {
 			} `json:"channel"`
 		} `json:"channels"`
 	}
-	resp, err := http.Get(collector + "/api/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
-		t.Fatal(err)
-	}
+	collectorStats(t, collector, &stats)
 	got := map[string]int64{}
 	for _, c := range stats.Channels.Channel {
 		got[c.Value] = c.Servers
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the collector's channels: %v, want %v (one server per host)", got, want)
+	}
+}
+
+// collectorStats decodes the real collector's /api/stats into v.
+func collectorStats(t *testing.T, collector string, v interface{}) {
+	t.Helper()
+	resp, err := http.Get(collector + "/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }

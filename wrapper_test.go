@@ -3,7 +3,6 @@ package krakendusage
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,20 +206,8 @@ func TestUpgradeFromPluginToWrapper(t *testing.T) {
 	var stats struct {
 		Clusters int `json:"clusters"`
 		Servers  int `json:"servers"`
-		Channels struct {
-			Channel []struct {
-				Value string `json:"value"`
-			} `json:"channel"`
-		} `json:"channels"`
 	}
-	resp, err := http.Get(collector + "/api/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
-		t.Fatal(err)
-	}
+	collectorStats(t, collector, &stats)
 	if stats.Clusters != 1 || stats.Servers != 1 {
 		t.Errorf("the collector counts %d clusters and %d servers, want 1 and 1", stats.Clusters, stats.Servers)
 	}
