@@ -43,9 +43,9 @@ all: plugin gateway collector krakend-usage
 help:
 	@awk '/^## [a-z0-9-]+:/ { sub(/^## /, ""); print; next } /^##/ { sub(/^##/, "   "); print }' $(firstword $(MAKEFILE_LIST)) | sed 's/$$(KRAKEND_VERSION)/$(KRAKEND_VERSION)/g'
 
-## test: every module's tests, race detector on (about 40 minutes on 2 busy
-## cores with every KrakenD binary set, most of it in the root module; far less
-## without them): a line per package and per slow test as they finish, then
+## test: every module's tests, race detector on (11 minutes on 2 quiet
+## cores with every KrakenD binary, image and database ready, up to about 40
+## on busy ones; far less without them): a line per package and per slow test as they finish, then
 ## every skipped test with its reason. One part: make test MODULES=./usage,
 ## TESTFLAGS='-run TestDryRun' (or go test in that module)
 TESTFLAGS ?=
