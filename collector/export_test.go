@@ -23,8 +23,7 @@ import (
 
 // TestStatsCSVSpreadsheetSafe: no cell of /api/stats.csv, read with a CSV
 // parser, begins with a character a spreadsheet takes for a formula
-// (OWASP: = + - @ TAB CR), and the value is kept behind the quote
-// (before: =HYPERLINK(...) and -cmd came out as sent).
+// (OWASP: = + - @ TAB CR), and the value is kept behind the quote.
 func TestStatsCSVSpreadsheetSafe(t *testing.T) {
 	e := newEnv(t, Config{})
 	// Versions are printable ASCII (usage's rule): TAB and CR can only
@@ -70,8 +69,7 @@ func TestStatsCSVSpreadsheetSafe(t *testing.T) {
 }
 
 // TestErrorAnswersSmall: every error answer stays under 1 KiB however long
-// the input it names (before: ?after= of 60,000 characters got 60,089
-// bytes).
+// the input it names.
 func TestErrorAnswersSmall(t *testing.T) {
 	e := newEnv(t, Config{})
 	long := strings.Repeat("é", 30_000)

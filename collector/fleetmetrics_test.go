@@ -58,9 +58,7 @@ func scrapeFleet(t *testing.T, url string) (string, float64) {
 // background and say their age. While the stats cannot be computed, a
 // scrape still answers, with usage_fleet_age_seconds and no figures; once
 // they are, the figures appear; when later computations fail, the last
-// figures stay and their age grows (before: every scrape waited 5 s for
-// the stats and then answered without the gauges, and after a restart
-// they never came back).
+// figures stay and their age grows.
 func TestFleetMetricsNeverFreeze(t *testing.T) {
 	real, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"))
 	if err != nil {

@@ -53,7 +53,7 @@ func insightsFleet() []fleetMember {
 }
 
 // TestInsightsAPI sends reports through the real HTTP path with our
-// reporter and checks the answers of issue 14: features_weekly,
+// reporter and checks the fleet insights: features_weekly,
 // feature_versions, cluster_versions, channels and distributions in
 // /api/stats and its CSV, the export, and the public view.
 func TestInsightsAPI(t *testing.T) {

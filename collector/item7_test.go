@@ -9,8 +9,7 @@ import (
 )
 
 // TestDuplicateKeysRefused: a body naming a member twice, in any case, is
-// refused and stores nothing (before: {"token":"garbage","TOKEN":valid}
-// was stored).
+// refused and stores nothing.
 func TestDuplicateKeysRefused(t *testing.T) {
 	e := newEnv(t, Config{})
 	tok := e.session("dup-c", "dup-s")
@@ -60,8 +59,7 @@ func TestAdminTokenAnyLength(t *testing.T) {
 }
 
 // TestDashboardErrorsAreHTML: a dashboard page that fails answers an HTML
-// page a browser shows; /api/* keeps answering JSON (before: raw JSON in
-// the browser for /clusters/unknown-id).
+// page a browser shows; /api/* keeps answering JSON.
 func TestDashboardErrorsAreHTML(t *testing.T) {
 	e := newEnv(t, Config{})
 	for _, tc := range []struct {

@@ -36,7 +36,7 @@ func (e *env) sessionFrom(client string) int {
 }
 
 // TestSessionLimitPerIPv6Network: the addresses of one IPv6 /64 share one
-// bucket (before: 50 of 50 sessions from one /64 with a burst of 5).
+// bucket.
 func TestSessionLimitPerIPv6Network(t *testing.T) {
 	e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 5})
 	issued := 0
@@ -54,8 +54,7 @@ func TestSessionLimitPerIPv6Network(t *testing.T) {
 	}
 }
 
-// TestSessionLimitSpellings: every spelling of one address is one client
-// (before: each spelling got a bucket of its own).
+// TestSessionLimitSpellings: every spelling of one address is one client.
 func TestSessionLimitSpellings(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -80,8 +79,7 @@ func TestSessionLimitSpellings(t *testing.T) {
 }
 
 // TestLimiterEvictionKeepsLimited: MaxClients other addresses arriving
-// after a client was limited do not hand it a fresh bucket (before: the
-// least recently seen was forgotten, limited or not).
+// after a client was limited do not hand it a fresh bucket.
 func TestLimiterEvictionKeepsLimited(t *testing.T) {
 	e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 2, MaxClients: 10})
 	for range 2 {

@@ -10,8 +10,7 @@ import (
 
 // TestIPv6BlocksShareConnections: the /64s of one IPv6 /48 hold no more
 // connections between them than four networks' shares, however many /64s
-// they are, while a network elsewhere is admitted (before: each /64 was a
-// network of its own, so 100 of them held 800 connections).
+// they are, while a network elsewhere is admitted.
 func TestIPv6BlocksShareConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -27,7 +27,7 @@ import (
 // Bounds the resource tests assert, with the collector's defaults.
 const (
 	maxRSS         = 300 << 20
-	maxHealthzWait = 5 * time.Second // every /healthz answered within this (before: 45 s timeouts)
+	maxHealthzWait = 5 * time.Second // every /healthz answered within this
 	maxStatsAnswer = 64 << 10
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The answers of issue 14's questions: feature adoption over time and by
+// The fleet insights: feature adoption over time and by
 // version, install channels and distributions. Like every other field of
 // Stats they are read from rollups.
 

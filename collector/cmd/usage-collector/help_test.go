@@ -8,8 +8,7 @@ import (
 )
 
 // TestHelpNamesImportAndBasicAuth: -h tells a new user of the import
-// subcommand and of basic authentication for the admin token (before:
-// neither).
+// subcommand and of basic authentication for the admin token.
 func TestHelpNamesImportAndBasicAuth(t *testing.T) {
 	out, _ := exec.Command(binary(t), "-h").CombinedOutput()
 	for _, want := range []string{"usage-collector import -from", "basic authentication", "Bearer", "-ipv6-prefix", "-max-client-conns"} {
@@ -20,7 +19,7 @@ func TestHelpNamesImportAndBasicAuth(t *testing.T) {
 }
 
 // TestConfigErrorsNameFlags: a bad value is refused naming the flag, not
-// the Go field (before: invalid Retention "30s").
+// the Go field.
 func TestConfigErrorsNameFlags(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "usage.db")
 	for _, tc := range []struct{ args []string }{
@@ -39,8 +38,7 @@ func TestConfigErrorsNameFlags(t *testing.T) {
 }
 
 // TestDatabaseErrorLogged: a database that cannot be reached is one line
-// of the structured log, without the password (before: three raw lines
-// outside the log for a key=value DSN).
+// of the structured log, without the password.
 func TestDatabaseErrorLogged(t *testing.T) {
 	out, err := exec.Command(binary(t), "-listen", "127.0.0.1:0",
 		"-db", "host=127.0.0.1 port=1 user=usage password=s3cret dbname=usage connect_timeout=2").CombinedOutput()

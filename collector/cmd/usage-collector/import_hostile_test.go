@@ -77,10 +77,7 @@ const v1Insert = `INSERT INTO reports (received_ms, cluster_id, server_id, versi
 // TestImportLikeIntake: import applies the live rules to every row: a bad
 // one is counted with its reason and skipped, never fatal, and the
 // collector then starts on the new database and answers every API call
-// with JSON (before: a 1-byte key was copied and blamed on
-// USAGE_COLLECTOR_SECRET, ±9e15 received_ms made /api/clusters answer 200
-// with an empty body, 1,000,000-character and empty stamps were stored, a
-// NULL column aborted the import halfway).
+// with JSON.
 func TestImportLikeIntake(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
@@ -135,8 +132,7 @@ func TestImportLikeIntake(t *testing.T) {
 
 // TestImportKilledLeavesNoDatabase: an import killed halfway leaves a
 // database the collector refuses to start on, naming the way out; running
-// the import again completes it (before: the collector started on 8–22%
-// of the reports, and a second import was refused).
+// the import again completes it.
 func TestImportKilledLeavesNoDatabase(t *testing.T) {
 	const n = 20_000
 	for _, kind := range []string{"sqlite", "postgres"} {
