@@ -32,32 +32,61 @@ func (s *DB) migrate3(ctx context.Context, sqlTx *sql.Tx) error {
 			}
 		}
 	}
-	err := scanAll(ctx, sqlTx, `SELECT last_seen, version, os, arch, payload FROM servers`, func(rows *sql.Rows) error {
+	if err := everyIDValues(ctx, sqlTx, false, add); err != nil {
+		return err
+	}
+	if err := s.flushMigrated(ctx, sqlTx, d); err != nil {
+		return err
+	}
+	set := `UPDATE meta SET value = ? WHERE key = 'schema'`
+	if s.d.Dollar {
+		set = dollar(set)
+	}
+	_, err := sqlTx.ExecContext(ctx, set, []byte(schemaVersion))
+	return err
+}
+
+// everyIDValues calls f with the last report time and the latest values
+// of every server and every cluster: one pass over each table. Without
+// withUptime (a schema-2 servers table has none) a server counts no
+// uptime (-1).
+func everyIDValues(ctx context.Context, sqlTx *sql.Tx, withUptime bool, f func(last int64, vals []kv)) error {
+	q := `SELECT last_seen, version, os, arch, payload FROM servers`
+	if withUptime {
+		q = `SELECT last_seen, version, os, arch, payload, uptime FROM servers`
+	}
+	err := scanAll(ctx, sqlTx, q, func(rows *sql.Rows) error {
 		sv := server{exists: true, uptime: -1}
 		var payload sql.NullString
-		if err := rows.Scan(&sv.last, &sv.version, &sv.os, &sv.arch, &payload); err != nil {
+		dest := []any{&sv.last, &sv.version, &sv.os, &sv.arch, &payload}
+		if withUptime {
+			dest = append(dest, &sv.uptime)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		sv.payload = decodePayload(payload)
-		add(sv.last, sv.values())
+		f(sv.last, sv.values())
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	err = scanAll(ctx, sqlTx, `SELECT last_seen, version, payload, size_day, size, prev_size FROM clusters`, func(rows *sql.Rows) error {
+	return scanAll(ctx, sqlTx, `SELECT last_seen, version, payload, size_day, size, prev_size FROM clusters`, func(rows *sql.Rows) error {
 		c := cluster{exists: true}
 		var payload sql.NullString
 		if err := rows.Scan(&c.last, &c.version, &payload, &c.sizeDay, &c.size, &c.prevSize); err != nil {
 			return err
 		}
 		c.payload = decodePayload(payload)
-		add(c.last, c.values())
+		f(c.last, c.values())
 		return nil
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// flushMigrated writes a migration's latest deltas to the rollups, the
+// pair kinds to their own tables.
+func (s *DB) flushMigrated(ctx context.Context, sqlTx *sql.Tx, d *deltas) error {
 	main, pairs := map[lk]int64{}, map[lk]int64{}
 	for k, n := range d.latest {
 		if pairKind[k.kind] {
@@ -70,15 +99,7 @@ func (s *DB) migrate3(ctx context.Context, sqlTx *sql.Tx) error {
 	if err := flushLatest(t, main, upLatest, upLatestWeek); err != nil {
 		return err
 	}
-	if err := flushLatest(t, pairs, upPairs, upPairsWeek); err != nil {
-		return err
-	}
-	set := `UPDATE meta SET value = ? WHERE key = 'schema'`
-	if s.d.Dollar {
-		set = dollar(set)
-	}
-	_, err = sqlTx.ExecContext(ctx, set, []byte(schemaVersion))
-	return err
+	return flushLatest(t, pairs, upPairs, upPairsWeek)
 }
 
 func scanAll(ctx context.Context, tx *sql.Tx, q string, scan func(*sql.Rows) error) error {

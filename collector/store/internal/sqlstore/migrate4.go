@@ -64,45 +64,10 @@ func (s *DB) migrate4(ctx context.Context, sqlTx *sql.Tx) error {
 			}
 		}
 	}
-	err := scanAll(ctx, sqlTx, `SELECT last_seen, version, os, arch, payload, uptime FROM servers`, func(rows *sql.Rows) error {
-		sv := server{exists: true}
-		var payload sql.NullString
-		if err := rows.Scan(&sv.last, &sv.version, &sv.os, &sv.arch, &payload, &sv.uptime); err != nil {
-			return err
-		}
-		sv.payload = decodePayload(payload)
-		move(sv.last, sv.values())
-		return nil
-	})
-	if err != nil {
+	if err := everyIDValues(ctx, sqlTx, true, move); err != nil {
 		return err
 	}
-	err = scanAll(ctx, sqlTx, `SELECT last_seen, version, payload, size_day, size, prev_size FROM clusters`, func(rows *sql.Rows) error {
-		c := cluster{exists: true}
-		var payload sql.NullString
-		if err := rows.Scan(&c.last, &c.version, &payload, &c.sizeDay, &c.size, &c.prevSize); err != nil {
-			return err
-		}
-		c.payload = decodePayload(payload)
-		move(c.last, c.values())
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	main, pairs := map[lk]int64{}, map[lk]int64{}
-	for k, n := range d.latest {
-		if pairKind[k.kind] {
-			pairs[k] = n
-		} else {
-			main[k] = n
-		}
-	}
-	t := &tx{Tx: sqlTx, ctx: ctx, s: s}
-	if err := flushLatest(t, main, upLatest, upLatestWeek); err != nil {
-		return err
-	}
-	if err := flushLatest(t, pairs, upPairs, upPairsWeek); err != nil {
+	if err := s.flushMigrated(ctx, sqlTx, d); err != nil {
 		return err
 	}
 	for _, q := range []string{"p.zero", "p.zero.weeks", "p.zero.pairs", "p.zero.pairs.weeks"} {
