@@ -43,7 +43,15 @@ func releaseAliases(t *testing.T, archive string) map[string]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	const main = "krakend-ce/cmd/krakend-ce/main.go"
+	return aliasesFromSource(t, fileInArchive(t, f, archive, func(name string) bool { return name == main }))
+}
+
+// fileInArchive returns the first file of the .tar.gz r (named archive in
+// errors) whose slash-separated name is wanted, or fails the test.
+func fileInArchive(t *testing.T, r io.Reader, archive string, wanted func(name string) bool) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,19 +59,19 @@ func releaseAliases(t *testing.T, archive string) map[string]string {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			t.Fatalf("%s has no cmd/krakend-ce/main.go", archive)
+			t.Fatalf("%s has no such file", archive)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if filepath.ToSlash(h.Name) != "krakend-ce/cmd/krakend-ce/main.go" {
+		if !wanted(filepath.ToSlash(h.Name)) {
 			continue
 		}
-		src, err := io.ReadAll(tr)
+		b, err := io.ReadAll(tr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return aliasesFromSource(t, src)
+		return b
 	}
 }
 

@@ -1,15 +1,12 @@
 package krakendusage
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,27 +124,10 @@ func archiveFile(t *testing.T, archive, name string) []byte {
 		skipOrFail(t, fmt.Sprintf("no KrakenD CE source archive %s beside the others: %v", archive, err))
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			t.Fatalf("%s has no %s at its top", archive, name)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if parts := strings.Split(filepath.ToSlash(h.Name), "/"); len(parts) == 2 && parts[1] == name {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-	}
+	return fileInArchive(t, f, archive, func(n string) bool {
+		parts := strings.Split(n, "/")
+		return len(parts) == 2 && parts[1] == name
+	})
 }
 
 // luraPin returns the version of lura (major "v2" or "v3") a modfile
