@@ -12,7 +12,9 @@
 // week of each ID's last report the IDs having each latest value. A
 // server's or cluster's move from one day (or value) to another is a -1
 // and a +1 on those counters. Stats reads a number of rows bounded by the
-// range and the number of distinct values, never by the number of reports.
+// range and the number of distinct values, never by the number of reports;
+// the values a reporter chooses are themselves bounded per week (see
+// track.go).
 //
 // # Concurrency
 //
