@@ -31,7 +31,8 @@ import (
 //     pool, one small body in the small), so a few networks cannot take
 //     it all between them;
 //     past its share its own bodies get 503 "too many request bodies from
-//     your network", and nobody else's.
+//     your network", and nobody else's. The IPv6 networks of one /56 or
+//     /48 hold a few shares between them at most (see ipv6Blocks).
 //   - Bodies declared up to 64 KiB (every ordinary report) come from a
 //     quarter of the budget kept for them, where they wait their turn up
 //     to 2 s; larger or undeclared ones from the rest, refused at once
@@ -50,6 +51,36 @@ type pool struct {
 	size  int64
 	floor int64                  // the least share of a network
 	held  map[netip.Prefix]int64 // bytes held per client network (under bodyGate.mu)
+	// heldBlock is the bytes held per IPv6 block of client networks
+	// (under bodyGate.mu).
+	heldBlock map[netip.Prefix]int64
+}
+
+// fits reports whether client may hold n more bytes of p: within its
+// share, and its IPv6 blocks within theirs.
+func (p *pool) fits(client netip.Prefix, n int64) bool {
+	share := p.share(client)
+	if p.held[client]+n > share {
+		return false
+	}
+	for _, b := range blocks(client) {
+		if p.heldBlock[b.p]+n > int64(b.shares)*share {
+			return false
+		}
+	}
+	return true
+}
+
+// hold adds n (negative: takes off) to the bytes client holds in p.
+func (p *pool) hold(client netip.Prefix, n int64) {
+	if p.held[client] += n; p.held[client] <= 0 {
+		delete(p.held, client)
+	}
+	for _, b := range blocks(client) {
+		if p.heldBlock[b.p] += n; p.heldBlock[b.p] <= 0 {
+			delete(p.heldBlock, b.p)
+		}
+	}
 }
 
 // share is how much of p the network client may hold, with p's holders
@@ -79,7 +110,7 @@ const (
 
 func newBodyGate(budget, maxBody int64, full *saturation) *bodyGate {
 	newPool := func(size, floor int64) *pool {
-		return &pool{Weighted: semaphore.NewWeighted(size), size: size, floor: floor, held: map[netip.Prefix]int64{}}
+		return &pool{Weighted: semaphore.NewWeighted(size), size: size, floor: floor, held: map[netip.Prefix]int64{}, heldBlock: map[netip.Prefix]int64{}}
 	}
 	return &bodyGate{
 		full:  full,
@@ -113,11 +144,11 @@ type reservation struct {
 func (rs *reservation) grow(n int64) error {
 	g := rs.g
 	g.mu.Lock()
-	if rs.sem.held[rs.client]+n > rs.sem.share(rs.client) {
+	if !rs.sem.fits(rs.client, n) {
 		g.mu.Unlock()
 		return errBusyClient
 	}
-	rs.sem.held[rs.client] += n
+	rs.sem.hold(rs.client, n)
 	g.mu.Unlock()
 	var err error
 	if rs.sem == g.small {
@@ -145,9 +176,7 @@ func (rs *reservation) grow(n int64) error {
 func (g *bodyGate) unhold(p *pool, client netip.Prefix, n int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if p.held[client] -= n; p.held[client] <= 0 {
-		delete(p.held, client)
-	}
+	p.hold(client, -n)
 }
 
 func (rs *reservation) release() {

@@ -2,10 +2,12 @@ package collector
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +172,49 @@ func TestUnreadBodyNotDrained(t *testing.T) {
 			t.Errorf("%s with a body still coming: %d, Connection: close %v, then %v; want Connection: close and the connection closed",
 				req, resp.StatusCode, resp.Close, err)
 		}
+	}
+}
+
+// TestIPv6BlocksShareBodyBudget: the /64s of one /56 hold at most two
+// networks' share of the body budget between them, those of one /48
+// four, however many /64s they are; an IPv4 network still gets its share.
+func TestIPv6BlocksShareBodyBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client func(i int) string
+		shares int64
+	}{
+		{"one /56", func(i int) string { return fmt.Sprintf("2001:db8:1:%x::/64", 0x100+i) }, 2},
+		{"one /48, each /64 in a /56 of its own", func(i int) string { return fmt.Sprintf("2001:db8:1:%x00::/64", i+1) }, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Large bodies share 24 MiB; a network's share is at least
+			// one largest body, 2 MiB, and exactly that once twelve
+			// networks hold room.
+			g := newBodyGate(32<<20, 2<<20, &saturation{})
+			hold := func(client string, n int64) bool {
+				rs := &reservation{g: g, client: netip.MustParsePrefix(client), sem: g.large, ctx: context.Background()}
+				return rs.grow(n) == nil
+			}
+			for i := range 12 {
+				if !hold(fmt.Sprintf("198.51.100.%d/32", i), 64<<10) {
+					t.Fatalf("IPv4 network %d refused 64 KiB", i)
+				}
+			}
+			var held int64
+			for i := range 100 {
+				if hold(tc.client(i), 1<<20) {
+					held += 1 << 20
+				}
+			}
+			share := g.large.share(netip.MustParsePrefix("2001:db8:1:ffff::/64"))
+			if held > tc.shares*share {
+				t.Errorf("100 /64s, 1 MiB each: %d MiB held, want at most %d shares (%d MiB)", held>>20, tc.shares, tc.shares*share>>20)
+			}
+			if !hold("192.0.2.1/32", 1<<20) {
+				t.Error("an IPv4 network refused meanwhile")
+			}
+			t.Logf("100 /64s, 1 MiB each: %d MiB held (a network's share: %d MiB)", held>>20, share>>20)
+		})
 	}
 }

@@ -11,7 +11,8 @@ import (
 // key on the client's network. An IPv4 client is its address
 // (Config.IPv4Prefix, default /32); an IPv6 client is its /64
 // (Config.IPv6Prefix), the smallest network a site is given, so that one
-// host cannot pick a fresh address from its 2^64 for every request. Every
+// host cannot pick a fresh address from its 2^64 for every request, and
+// its /56 and /48 bound what their /64s hold together (see ipv6Blocks). Every
 // spelling of an address is one client: case, leading zeros, brackets, a
 // port, a zone and the IPv4-mapped form (::ffff:a.b.c.d) are all
 // normalised away by net/netip.
@@ -106,4 +107,36 @@ func (s *Server) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// IPv6 networks are counted in the blocks that hold them too, by every
+// per-network limit (the connection shares of Server.Serve, the body
+// budget, the session rate): all the client networks of a block 256 times
+// as wide (a /56 for /64 networks) hold at most twice a network's share
+// between them, those of a block 65,536 times as wide (a /48) four times,
+// so a client given a /48 holds no more than four networks would, however
+// it spreads its addresses over its /64s.
+var ipv6Blocks = []struct{ wider, shares int }{{8, 2}, {16, 4}}
+
+// block is an IPv6 block holding a client network, and how many shares
+// its networks may hold between them.
+type block struct {
+	p      netip.Prefix
+	shares int
+}
+
+// blocks returns the IPv6 blocks that hold the client network p; none for
+// IPv4.
+func blocks(p netip.Prefix) []block {
+	if !p.Addr().Is6() || p.Addr().Is4In6() {
+		return nil
+	}
+	var out []block
+	for _, b := range ipv6Blocks {
+		if bits := p.Bits() - b.wider; bits > 0 {
+			bp, _ := p.Addr().Prefix(bits)
+			out = append(out, block{bp, b.shares})
+		}
+	}
+	return out
 }

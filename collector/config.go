@@ -97,7 +97,10 @@ type Config struct {
 	MaxClients int
 	// IPv4Prefix and IPv6Prefix are the prefix lengths that make one
 	// client (defaults 32 and 64): the session limiter and the body
-	// budget count per client network, not per address.
+	// budget count per client network, not per address. The IPv6 client
+	// networks of a block 256 times as wide (a /56) hold two networks'
+	// share between them at most, of a block 65,536 times as wide (a
+	// /48) four.
 	IPv4Prefix, IPv6Prefix int
 	// ClientIPHeader, when set (e.g. X-Forwarded-For), names the header
 	// carrying the client address, for collectors behind a proxy. It is

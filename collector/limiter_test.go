@@ -97,11 +97,13 @@ func TestLimiterEvictionKeepsLimited(t *testing.T) {
 }
 
 // TestSessionLimitIPv6PrefixConfigurable: with IPv6Prefix 128 every
-// address is a client of its own.
+// address of a /64 is a client of its own (the blocks that bound the
+// clients' sum are then 256 and 65,536 addresses wide: these addresses
+// are in blocks of their own).
 func TestSessionLimitIPv6PrefixConfigurable(t *testing.T) {
 	e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 1, IPv6Prefix: 128})
 	for i := range 5 {
-		if code := e.sessionFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1)); code != 200 {
+		if code := e.sessionFrom(fmt.Sprintf("2001:db8:1:2::%x:1", i+1)); code != 200 {
 			t.Errorf("address %d of one /64 with IPv6Prefix 128: got %d, want 200", i, code)
 		}
 	}
@@ -122,5 +124,35 @@ func TestLimiterFullSharesOverflow(t *testing.T) {
 	}
 	if issued != 2 {
 		t.Errorf("20 newcomers to a full limiter got %d sessions, want one shared burst, 2", issued)
+	}
+}
+
+// TestSessionLimitPerIPv6Block: the /64s of one /56 share two networks'
+// burst, those of one /48 four, however many /64s a client spreads its
+// sessions over; another /48 keeps a bucket of its own.
+func TestSessionLimitPerIPv6Block(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client func(i int) string
+		want   int
+	}{
+		{"one /56", func(i int) string { return fmt.Sprintf("2001:db8:1:%x::1", 0x100+i) }, 2 * 5},
+		{"one /48, each /64 in a /56 of its own", func(i int) string { return fmt.Sprintf("2001:db8:1:%x00::1", i+1) }, 4 * 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := proxied(t, Config{SessionRate: 0.001, SessionBurst: 5})
+			issued := 0
+			for i := range 50 {
+				if e.sessionFrom(tc.client(i)) == 200 {
+					issued++
+				}
+			}
+			if issued != tc.want {
+				t.Errorf("50 /64s got %d sessions, want %d", issued, tc.want)
+			}
+			if code := e.sessionFrom("2001:db8:2::1"); code != 200 {
+				t.Errorf("a client of another /48: got %d, want 200", code)
+			}
+		})
 	}
 }

@@ -28,35 +28,6 @@ const minSilence = time.Second
 // has, however many networks hold connections.
 const minClientShare = 8
 
-// IPv6 networks are counted in the blocks that hold them too: all the
-// /64s (or narrower client networks) of one /56 hold at most twice a
-// network's share between them, those of one /48 four times, so a client
-// with a /48 (65,536 /64s) holds no more than four networks would.
-var ipv6Blocks = []struct{ bits, shares int }{{56, 2}, {48, 4}}
-
-// block is an IPv6 block holding a client network, and how many shares
-// its networks may hold between them.
-type block struct {
-	p      netip.Prefix
-	shares int
-}
-
-// blocks returns the IPv6 blocks that hold the client network p; none for
-// IPv4 or a network as wide as they are.
-func blocks(p netip.Prefix) []block {
-	if !p.Addr().Is6() || p.Addr().Is4In6() {
-		return nil
-	}
-	var out []block
-	for _, b := range ipv6Blocks {
-		if p.Bits() > b.bits {
-			bp, _ := p.Addr().Prefix(b.bits)
-			out = append(out, block{bp, b.shares})
-		}
-	}
-	return out
-}
-
 // fairListener bounds the open connections, in all (max) and per client
 // network (the networks of Server.clientNetwork; trusted proxies speak
 // for many clients and are not counted). A network's share is max

@@ -32,7 +32,7 @@ const (
 )
 
 // peakRSS reads the process's peak resident set size (VmHWM) from /proc.
-func peakRSS(t *testing.T, pid int) int64 {
+func peakRSS(t testing.TB, pid int) int64 {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

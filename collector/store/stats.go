@@ -37,6 +37,13 @@ const (
 	// ChurnDays is how long a cluster must stay silent after its last
 	// report to count as churned in that report's week.
 	ChurnDays = 30
+	// MaxValues is how many distinct values of a version, an OS, an
+	// architecture and an OS/architecture pair the rollups count by name
+	// per ISO week; the week's other values count as Other. A reporter
+	// chooses these values, so without a bound every new one would be a
+	// row of every rollup and of every stats answer. A KrakenD fleet runs
+	// a few dozen versions.
+	MaxValues int64 = 100
 )
 
 // Stats is the summary served by GET /api/stats. Every figure comes from

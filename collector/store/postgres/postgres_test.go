@@ -55,3 +55,27 @@ func TestMigrateFromSchema3(t *testing.T) {
 	defer db.Close()
 	storetest.MigrateFromSchema3(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db, true)
 }
+
+// TestTrackedValues: versions, OSes and architectures beyond the bound
+// count as other, consistently across two collectors.
+func TestTrackedValues(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.TrackedValues(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
+}
+
+// TestMigrateFromSchema5: a database that counted every value by name
+// opens with those values tracked.
+func TestMigrateFromSchema5(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema5(t, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }, db)
+}

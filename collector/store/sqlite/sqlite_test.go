@@ -113,3 +113,27 @@ func TestMigrateFromSchema3(t *testing.T) {
 	defer db.Close()
 	storetest.MigrateFromSchema3(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db, false)
 }
+
+// TestTrackedValues: versions, OSes and architectures beyond the bound
+// count as other, consistently across two collectors.
+func TestTrackedValues(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.TrackedValues(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
+}
+
+// TestMigrateFromSchema5: a database that counted every value by name
+// opens with those values tracked.
+func TestMigrateFromSchema5(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MigrateFromSchema5(t, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }, db)
+}

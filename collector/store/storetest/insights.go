@@ -379,8 +379,9 @@ func dropWriter(t *testing.T, db *sql.DB) {
 // OldWriterRefused checks that a collector still running after a newer
 // one migrated the database cannot write into it: the write transaction
 // of a collector of schema 4 (its stamps, then its reports, as its insert
-// path runs them) fails whole, and the database is as before: the same
-// stats, no report added, no counter below zero. db is a second handle
+// path runs them) fails whole, and so does a report of the schema before
+// this one; the database is as before: the same stats, no report added,
+// no counter below zero. db is a second handle
 // on the database behind open.
 func OldWriterRefused(t *testing.T, open Opener, db *sql.DB) {
 	s := mustOpen(t, open)
@@ -402,23 +403,64 @@ func OldWriterRefused(t *testing.T, open Opener, db *sql.DB) {
 		t.Fatalf("the insert path of schema 4 on a migrated database: %v, want it refused naming the upgrade", err)
 	}
 	tx.Rollback()
+	// The collector of the schema before this one names its schema in
+	// every report it writes.
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO reports(received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp, writer)
+		VALUES (%d, 'A', 'a1', '2.13.2', 'linux', 'amd64', 60, %d, NULL, 0, '1:20:old::salt:2', %d)`, recv.UnixMilli(), recv.Unix(), sqlstore.WriterVersion-1))
+	if err == nil || !strings.Contains(err.Error(), "migrated by a newer collector") {
+		t.Fatalf("a report of the previous schema's collector on a migrated database: %v, want it refused naming the upgrade", err)
+	}
 	after := stats(t, s, fleetNow)
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("stats after the refused write\n%+v\nwant\n%+v", after, before)
 	}
-	for _, q := range []string{
-		`SELECT MIN(n) FROM latest`, `SELECT MIN(n) FROM latest_weeks`, `SELECT MIN(n) FROM latest_pairs`, `SELECT MIN(n) FROM latest_pairs_weeks`,
-		`SELECT MIN(value) FROM totals`, `SELECT MIN(servers) FROM week_versions`, `SELECT MIN(clusters) FROM week_features`,
-		`SELECT MIN(servers) FROM days`, `SELECT MIN(clusters) FROM days`, `SELECT MIN(servers) FROM active`, `SELECT MIN(clusters) FROM active`,
-	} {
-		var least sql.NullInt64
-		if err := db.QueryRowContext(ctx, q).Scan(&least); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		if least.Int64 < 0 {
-			t.Errorf("%s: %d, want no counter below zero", q, least.Int64)
-		}
-	}
+	NoNegativeCounter(t, db)
 	// This collector still writes.
 	insertAll(t, s, report("A", "a1", fleetNow))
+}
+
+// MigrateFromSchema5 checks that a database of schema 5, which counted
+// every version by name, opens with every value it counted in its week's
+// set: it drops the sets, reopens the database, fills the fleet's week
+// with more new versions than the bound, then moves every server of the
+// fleet on a day later. Each leaves the row it was counted in (by name),
+// so no counter goes below zero and the stats are exact. db is a second
+// handle on the database.
+func MigrateFromSchema5(t *testing.T, open Opener, db *sql.DB) {
+	s := mustOpen(t, open)
+	insightsFleet(t, s)
+	before := stats(t, s, fleetNow)
+	s.Close()
+	ctx := context.Background()
+	for _, q := range []string{`DROP TABLE tracked`, `DROP TABLE tracked_sets`, `UPDATE meta SET value = '5' WHERE key = 'schema'`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("make schema 5: %s: %v", q, err)
+		}
+	}
+	s = mustOpen(t, open)
+	if after := stats(t, s, fleetNow); !reflect.DeepEqual(after, before) {
+		t.Errorf("stats after the migration\n%+v\nwant\n%+v", after, before)
+	}
+	for i := range int(store.MaxValues) + 20 {
+		r := report("fill", fmt.Sprintf("fill%d", i), fleetNow.Add(-time.Hour))
+		r.Version = fmt.Sprintf("0.0.%d", i)
+		insertAll(t, s, r)
+	}
+	next := fleetNow.Add(24 * time.Hour)
+	for _, id := range [][2]string{{"A", "a1"}, {"A", "a2"}, {"B", "b1"}, {"C", "c1"}} {
+		r := report(id[0], id[1], next.Add(-time.Hour))
+		r.Version = "2.13.2"
+		insertAll(t, s, r)
+	}
+	NoNegativeCounter(t, db)
+	st := stats(t, s, next)
+	var named int64
+	for _, v := range st.Versions {
+		if v.Value == "2.13.2" {
+			named = v.Servers
+		}
+	}
+	if total := sumCounts(st.Versions); named != 4 || total != int64(store.MaxValues)+24 {
+		t.Errorf("versions after the fleet moved on: %+v, want 2.13.2 by name with 4 servers, %d servers in all", st.Versions, store.MaxValues+24)
+	}
 }

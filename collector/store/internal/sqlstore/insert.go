@@ -268,7 +268,13 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 		return nil, err
 	}
 
-	// Phase 5: who is counted in week_versions.
+	// Phase 5: the values counted by name (see track.go).
+	learned, err := s.track(t, d, marks)
+	if err != nil {
+		return nil, err
+	}
+
+	// Phase 6: who is counted in week_versions.
 	slices.SortFunc(marks, func(a, b mark) int {
 		return cmp.Or(cmp.Compare(a.week, b.week), cmp.Compare(a.version, b.version), cmp.Compare(a.server, b.server))
 	})
@@ -277,11 +283,15 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 		return nil, err
 	}
 
-	// Phase 6: the counters, table by table, in key order.
+	// Phase 7: the counters, table by table, in key order.
 	if err := d.flush(t); err != nil {
 		return nil, err
 	}
-	return errs, sqlTx.Commit()
+	if err := sqlTx.Commit(); err != nil {
+		return nil, err
+	}
+	s.sets.put(learned)
+	return errs, nil
 }
 
 // claimStamps inserts the replay key of every report and returns those

@@ -9,6 +9,16 @@ import (
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
+// Caps on the rows one stats answer reads from a rollup. Every kind is
+// bounded (store.MaxValues tracked values a week, the others by allowlist
+// or bucket), so a year's range reads fewer; the caps hold the cost of an
+// answer even over weeks stored before the bound (RELIABILITY.md).
+const (
+	maxLatestRows      = "50000"
+	maxPairRows        = "100000"
+	maxWeekVersionRows = "5000"
+)
+
 // Stats implements store.Store.
 func (s *DB) Stats(ctx context.Context, now time.Time) (*store.Stats, error) {
 	return s.StatsRange(ctx, now, store.DefaultDays)

@@ -10,8 +10,9 @@ import "strings"
 // place (see migrate3). Version 3 kept the distributions' buckets at one
 // significant digit: they are moved to two in place (see migrate4).
 // Version 4 did not refuse the writes of an older collector (see
-// migrate5.go).
-const schemaVersion = "5"
+// migrate5.go). Version 5 counted every version, OS and architecture by
+// name, however many (see track.go).
+const schemaVersion = "6"
 
 // The tables (SQLite spelling; PostgreSQL uses BIGINT, BYTEA, BIGSERIAL):
 //
@@ -45,6 +46,9 @@ const schemaVersion = "5"
 //	                                          version, feature and version)
 //	totals(name, value)                       reports, retained, servers,
 //	                                          clusters
+//	tracked_sets(week, kind, capacity)        the values of a kind counted
+//	tracked(week, kind, value)                by name that ISO week (see
+//	                                          track.go)
 //
 // Times are Unix seconds except received_ms. No table has a column for the
 // client's address. Every answer is read from the rollups, never from
@@ -98,6 +102,8 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS latest_pairs (day {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (day, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS latest_pairs_weeks (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, n {int} NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
 	`CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value {int} NOT NULL){norowid}`,
+	`CREATE TABLE IF NOT EXISTS tracked_sets (week {int} NOT NULL, kind TEXT NOT NULL, capacity {int} NOT NULL, PRIMARY KEY (week, kind)){norowid}`,
+	`CREATE TABLE IF NOT EXISTS tracked (week {int} NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (week, kind, value)){norowid}`,
 }
 
 func spell(stmts []string, r *strings.Replacer) []string {
@@ -161,11 +167,17 @@ var (
 		"ON CONFLICT (week, version, server_id) DO NOTHING RETURNING week, version", 3}
 	upTotal = upsert{"w.total", "INSERT INTO totals(name, value)",
 		`ON CONFLICT (name) DO UPDATE SET value = totals.value + excluded.value`, 2}
+	// upSet creates a week's set with a capacity, or locks the one there
+	// (PostgreSQL locks the row it updates), and returns its capacity.
+	upSet = upsert{"w.set", "INSERT INTO tracked_sets(week, kind, capacity)",
+		"ON CONFLICT (week, kind) DO UPDATE SET capacity = tracked_sets.capacity RETURNING capacity", 3}
+	upSetMigrated = upsert{"w.set.migrated", "INSERT INTO tracked_sets(week, kind, capacity)", "ON CONFLICT (week, kind) DO NOTHING", 3}
+	upTracked     = upsert{"w.tracked.add", "INSERT INTO tracked(week, kind, value)", "ON CONFLICT (week, kind, value) DO NOTHING", 3}
 )
 
 func init() {
 	for _, u := range []upsert{upDay, upWeek, upWeekVer, upWeekFeat, upActive, upLatest, upLatestWeek, upPairs, upPairsWeek, upTotal,
-		upServerNew, upServerSet, upClusterNew, upClusterSet, upMark} {
+		upServerNew, upServerSet, upClusterNew, upClusterSet, upMark, upSet, upSetMigrated, upTracked} {
 		queries[u.name] = u.head + " VALUES (" + strings.Repeat("?, ", u.cols-1) + "?) " + u.tail
 	}
 }
@@ -189,6 +201,12 @@ var queries = map[string]string{
 	"p.zero.pairs":       `DELETE FROM latest_pairs WHERE n = 0`,
 	"p.zero.pairs.weeks": `DELETE FROM latest_pairs_weeks WHERE n = 0`,
 
+	"w.tracked.get": `SELECT value FROM tracked WHERE week = ? AND kind = ?`,
+	// A new set's seed: the values that counted the most servers the
+	// week before (every one of them in that week's set).
+	"w.tracked.seed": `SELECT value FROM latest_weeks WHERE week = ? AND kind = ? AND n > 0 AND value <> 'other'
+		ORDER BY n DESC, value LIMIT ?`,
+
 	"r.recent": `SELECT received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
 		FROM reports ORDER BY id DESC LIMIT ?`,
 	"r.export": `SELECT id, received_ms, cluster_id, server_id, version, os, arch, uptime, report_time, extra, extra_omitted, stamp
@@ -203,13 +221,13 @@ var queries = map[string]string{
 	// weeks from latest_weeks: 365 days read 52 weeks and a few days.
 	"r.latest": `SELECT kind, value, SUM(n) FROM (
 		SELECT kind, value, n FROM latest WHERE day >= ? AND day < ?
-		UNION ALL SELECT kind, value, n FROM latest_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
+		UNION ALL SELECT kind, value, n FROM latest_weeks WHERE week >= ?) AS u GROUP BY kind, value LIMIT ` + maxLatestRows,
 	"r.pairs": `SELECT kind, value, SUM(n) FROM (
 		SELECT kind, value, n FROM latest_pairs WHERE day >= ? AND day < ?
-		UNION ALL SELECT kind, value, n FROM latest_pairs_weeks WHERE week >= ?) AS u GROUP BY kind, value`,
+		UNION ALL SELECT kind, value, n FROM latest_pairs_weeks WHERE week >= ?) AS u GROUP BY kind, value LIMIT ` + maxPairRows,
 	"r.days":     `SELECT day, reports, servers, clusters FROM days WHERE day >= ?`,
 	"r.weeks":    `SELECT week, new_clusters, active_clusters FROM weeks WHERE week >= ?`,
-	"r.weekver":  `SELECT week, version, servers FROM week_versions WHERE week >= ?`,
+	"r.weekver":  `SELECT week, version, servers FROM week_versions WHERE week >= ? LIMIT ` + maxWeekVersionRows,
 	"r.weekfeat": `SELECT week, feature, clusters FROM week_features WHERE week >= ?`,
 	"r.clusters.first": `SELECT cluster_id, first_seen, last_seen, version, payload, size_day, size, prev_size
 		FROM clusters ORDER BY last_seen DESC, cluster_id DESC LIMIT ?`,

@@ -12,7 +12,9 @@
 // week of each ID's last report the IDs having each latest value. A
 // server's or cluster's move from one day (or value) to another is a -1
 // and a +1 on those counters. Stats reads a number of rows bounded by the
-// range and the number of distinct values, never by the number of reports.
+// range and the number of distinct values, never by the number of reports;
+// the values a reporter chooses are themselves bounded per week (see
+// track.go).
 //
 // # Concurrency
 //
@@ -80,6 +82,9 @@ type DB struct {
 	// goroutine uses them.
 	multi map[string]*sql.Stmt
 	want  []string
+
+	// sets caches the tracked sets (see track.go).
+	sets setCache
 }
 
 // maxPrepared bounds the statements cached in DB.multi: a statement per
@@ -206,6 +211,11 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate from schema 3: %w", err)
 		}
 	}
+	if from != "" && from != schemaVersion {
+		if err := s.trackExisting(ctx, tx); err != nil {
+			return fmt.Errorf("store: migrate from schema %s: %w", from, err)
+		}
+	}
 	put := `INSERT INTO meta(key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	if s.d.Dollar {
 		put = dollar(put)
@@ -222,7 +232,7 @@ func (s *DB) migrate(ctx context.Context) error {
 // checkVersion returns the schema version of the database, "" for a new
 // one, and refuses one it cannot migrate: one with the first collector's
 // tables (it had a "breakdown" table) and no version, or a version other
-// than schemaVersion, "2", "3" and "4".
+// than schemaVersion, "2", "3", "4" and "5".
 func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 	q := s.d.HasTable
 	if s.d.Dollar {
@@ -248,7 +258,7 @@ func (s *DB) checkVersion(ctx context.Context, tx *sql.Tx) (string, error) {
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("store: migrate: %w", err)
-	case string(v) != schemaVersion && string(v) != "2" && string(v) != "3" && string(v) != "4":
+	case string(v) != schemaVersion && string(v) != "2" && string(v) != "3" && string(v) != "4" && string(v) != "5":
 		return "", fmt.Errorf("%w (version %q, want %s)", store.ErrSchema, v, schemaVersion)
 	}
 	return string(v), nil
