@@ -3,8 +3,8 @@ package collector
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"testing"
