@@ -26,11 +26,16 @@ func testStanding(t *testing.T, open Opener) {
 	t0 := fleetNow.Add(-10 * day)
 	insertAll(t, s,
 		v(report("C", "own", t0), "2.13.0", own),
+		v(report("X", "mover", t0), "8.8.8", probe),
 		v(report("C", "own", t0.Add(day)), "2.13.0", nil),
+		// Known since the day before: every report of its counts.
+		v(report("C", "own", t0.Add(day+time.Minute)), "2.13.1", nil),
 		// A server new to C: not C's version or payload, that day or
-		// later the same day.
+		// later the same day; nor one seen the day before elsewhere.
 		v(report("C", "probe", t0.Add(day+time.Hour)), "9.9.9", probe),
 		v(report("C", "probe", t0.Add(day+2*time.Hour)), "9.9.9", nil),
+		v(report("C", "mover", t0.Add(day+3*time.Hour)), "8.8.8", probe),
+		v(report("C", "mover", t0.Add(day+4*time.Hour)), "8.8.8", nil),
 	)
 	check := func(when, version string, features []string, servers int64) {
 		t.Helper()
@@ -42,11 +47,11 @@ func testStanding(t *testing.T, open Opener) {
 			t.Errorf("%s: cluster C is %s %v with %d servers, want %s %v with %d", when, d.Version, d.Features, d.ActiveServers, version, features, servers)
 		}
 	}
-	check("after a new server's reports", "2.13.0", []string{"auth/validator", "router"}, 2)
+	check("after new servers' reports", "2.13.1", []string{"auth/validator", "router"}, 3)
 	// The next day the probe is known: its report brings its version and
 	// the payload it sent the day before.
 	insertAll(t, s, v(report("C", "probe", t0.Add(2*day)), "9.9.9", nil))
-	check("after its report of the next day", "9.9.9", []string{"router"}, 2)
+	check("after its report of the next day", "9.9.9", []string{"router"}, 3)
 
 	// Silent for longer than the public range: a new server takes the
 	// cluster over, and its first seen starts again.

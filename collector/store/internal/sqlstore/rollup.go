@@ -122,10 +122,11 @@ func hour(sec int64) int64 { return store.HourKey(time.Unix(sec, 0)) }
 type standing struct {
 	// joined: the report is its server's first of the day in its cluster.
 	joined bool
-	// known: the server's previous report was in the same cluster, on an
-	// earlier UTC day. Only such a report may change the version and
-	// payload of an existing cluster, so that one under a guessed cluster
-	// ID changes neither.
+	// known: the server reported in the same cluster on an earlier UTC
+	// day (its row's first_seen is its first report in its current
+	// cluster). Only such a report may change the version and payload of
+	// an existing cluster, so that one under a guessed cluster ID
+	// changes neither.
 	known bool
 	// payload is the server's latest payload as of the report (nil: none
 	// yet): a known server's report without one still brings the one its
@@ -157,7 +158,7 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, st map[*store
 		if newDay {
 			d.day(dy).servers++
 		}
-		known := cur.exists && cur.cluster == r.ClusterID && day(cur.last) < dy
+		known := cur.exists && cur.cluster == r.ClusterID && day(cur.first) < dy
 		joined := newDay || cur.cluster != r.ClusterID
 		if !cur.exists || store.WeekKey(day(cur.last)) != wk || cur.version != r.Version {
 			*marks = append(*marks, mark{wk, r.Version, id})
@@ -165,6 +166,9 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, st map[*store
 		if !cur.exists {
 			cur.exists, cur.first = true, sec
 			d.totals["servers"]++
+		}
+		if cur.cluster != r.ClusterID {
+			cur.first = sec // first seen in this cluster
 		}
 		cur.cluster, cur.last = r.ClusterID, sec
 		cur.version, cur.os, cur.arch, cur.uptime = r.Version, r.OS, r.Arch, r.Uptime
