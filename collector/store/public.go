@@ -82,8 +82,8 @@ type Public struct {
 	Rounding        int       `json:"rounding"`
 	EstablishedDays int       `json:"established_days"`
 	ActiveClusters  int64     `json:"active_clusters"`
-	// ActiveServers is the servers of those clusters, each cluster by its
-	// size on its latest day; nil (null) while ActiveClusters is 0, so
+	// ActiveServers is the known servers of those clusters (see
+	// ClusterState.Servers); nil (null) while ActiveClusters is 0, so
 	// that no one cluster's size is shown.
 	ActiveServers *int64        `json:"active_servers"`
 	Versions      []PublicEntry `json:"versions"`
@@ -115,8 +115,10 @@ type ClusterState struct {
 	First, Last time.Time
 	Version     string
 	Payload     *Payload // nil: never sent one
-	// Servers is the cluster's size: the distinct servers that reported
-	// on its latest day (or on the day before, when more).
+	// Servers are its known servers (that reported in it on two UTC days
+	// or more) whose latest report is on its latest day or the day
+	// before: a server reporting under a guessed cluster ID once is not
+	// one of them.
 	Servers int64
 }
 

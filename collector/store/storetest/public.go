@@ -50,7 +50,9 @@ func testStanding(t *testing.T, open Opener) {
 	check("after new servers' reports", "2.13.1", []string{"auth/validator", "router"}, 3)
 	// The next day the probe is known: its report brings its version and
 	// the payload it sent the day before.
-	insertAll(t, s, v(report("C", "probe", t0.Add(2*day)), "9.9.9", nil))
+	insertAll(t, s,
+		v(report("C", "own", t0.Add(2*day)), "2.13.1", nil),
+		v(report("C", "probe", t0.Add(2*day+time.Hour)), "9.9.9", nil))
 	check("after its report of the next day", "9.9.9", []string{"router"}, 3)
 
 	// Silent for longer than the public range: a new server takes the
@@ -67,16 +69,20 @@ func testStanding(t *testing.T, open Opener) {
 }
 
 // testClusterStates: ClusterStates gives the clusters whose latest report
-// is at or after since, with their latest values and size.
+// is at or after since, with their latest values and known servers.
 func testClusterStates(t *testing.T, open Opener) {
 	s := mustOpen(t, open)
 	insertAll(t, s,
 		with(report("old", "o1", fleetNow.Add(-48*time.Hour)), func(r *store.Report) { r.Version = "1" }),
-		with(report("new", "n1", fleetNow.Add(-2*time.Hour)), func(r *store.Report) {
+		with(report("new", "n3", fleetNow.Add(-25*time.Hour)), func(r *store.Report) {
 			r.Version = "2"
 			r.Extra = gateway(2, 2, nil, map[string]int{"router": 1})
 		}),
+		// n1 and n2 report on one day only: not known; n3 reported the day
+		// before too.
+		report("new", "n1", fleetNow.Add(-2*time.Hour)),
 		report("new", "n2", fleetNow.Add(-time.Hour)),
+		with(report("new", "n3", fleetNow.Add(-30*time.Minute)), func(r *store.Report) { r.Version = "2" }),
 	)
 	var got []store.ClusterState
 	err := s.ClusterStates(context.Background(), fleetNow.Add(-24*time.Hour), func(c store.ClusterState) error {
@@ -86,9 +92,9 @@ func testClusterStates(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Version != "2" || got[0].Servers != 2 || !got[0].First.Equal(fleetNow.Add(-2*time.Hour)) ||
-		!got[0].Last.Equal(fleetNow.Add(-time.Hour)) || got[0].Payload == nil || !reflect.DeepEqual(got[0].Payload.Features, []string{"router"}) {
-		t.Errorf("cluster states since a day ago: got %+v, want cluster new only (version 2, 2 servers, router)", got)
+	if len(got) != 1 || got[0].Version != "2" || got[0].Servers != 1 || !got[0].First.Equal(fleetNow.Add(-25*time.Hour)) ||
+		!got[0].Last.Equal(fleetNow.Add(-30*time.Minute)) || got[0].Payload == nil || !reflect.DeepEqual(got[0].Payload.Features, []string{"router"}) {
+		t.Errorf("cluster states since a day ago: got %+v, want cluster new only (version 2, 1 known server, router)", got)
 	}
 }
 

@@ -11,7 +11,14 @@ import (
 )
 
 func init() {
-	queries["r.states"] = `SELECT first_seen, last_seen, version, payload, size_day, size, prev_size FROM clusters WHERE last_seen >= ?`
+	// The known servers of a cluster: those that reported in it on two
+	// UTC days or more (a server's first_seen is its first report in its
+	// cluster), on the cluster's latest day or the day before; read
+	// through the servers_cluster index.
+	queries["r.states"] = `SELECT c.first_seen, c.last_seen, c.version, c.payload,
+		(SELECT COUNT(*) FROM servers s WHERE s.cluster_id = c.cluster_id
+			AND s.last_seen >= (c.last_seen / 86400 - 1) * 86400 AND s.last_seen / 86400 > s.first_seen / 86400)
+		FROM clusters c WHERE c.last_seen >= ?`
 	queries["snapshot.get"] = `SELECT value FROM meta WHERE key = ?`
 	queries["snapshot.put"] = `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
 	queries["snapshot.drop"] = `DELETE FROM meta WHERE key >= ? AND key < ?`
@@ -21,13 +28,14 @@ func init() {
 // latest report is at or after since, through the clusters_seen index.
 func (s *DB) ClusterStates(ctx context.Context, since time.Time, fn func(store.ClusterState) error) error {
 	err := s.query(ctx, "r.states", func(rows interface{ Scan(...any) error }) error {
-		var c cluster
+		var c store.ClusterState
+		var first, last int64
 		var payload sql.NullString
-		if err := rows.Scan(&c.first, &c.last, &c.version, &payload, &c.sizeDay, &c.size, &c.prevSize); err != nil {
+		if err := rows.Scan(&first, &last, &c.Version, &payload, &c.Servers); err != nil {
 			return err
 		}
-		return fn(store.ClusterState{First: time.Unix(c.first, 0).UTC(), Last: time.Unix(c.last, 0).UTC(),
-			Version: c.version, Payload: decodePayload(payload), Servers: c.servers()})
+		c.First, c.Last, c.Payload = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC(), decodePayload(payload)
+		return fn(c)
 	}, since.Unix())
 	if err != nil {
 		return fmt.Errorf("store: cluster states: %w", err)

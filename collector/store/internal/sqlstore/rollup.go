@@ -209,9 +209,10 @@ func payloadOf(r *store.Report) *store.Payload {
 
 // cluster applies the reports of one cluster (oldest first).
 // stored is its row as loadClusters read it, nil for a new cluster.
-// Every report counts as the cluster's activity; only the first report
-// of a new cluster, a known server's (see standing) or one ending a
-// silence of more than store.PublicDays days sets its version and payload.
+// Every report counts as the cluster's activity and in its size; only the
+// first report of a new cluster, a known server's (see standing) or one
+// ending a silence of more than store.PublicDays days sets its version
+// and payload.
 func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, st map[*store.Report]standing, w *rowWrites) {
 	id := rs[0].ClusterID
 	var old cluster
