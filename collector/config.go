@@ -28,8 +28,12 @@ const (
 	DefaultIPv4Prefix   = 32 // an IPv4 client is its address
 	DefaultIPv6Prefix   = 64 // an IPv6 client is its /64, the smallest network a site gets
 	// DefaultPublicMinClusters is k of the public view: an entry seen in
-	// fewer clusters is not shown by name.
-	DefaultPublicMinClusters = 5
+	// fewer clusters is not shown by name, and every count is rounded
+	// down to a multiple of it.
+	DefaultPublicMinClusters = store.DefaultPublicMinClusters
+	// DefaultPublicEstablishedDays is how many UTC days a cluster's
+	// reports must span before the public view counts it.
+	DefaultPublicEstablishedDays = store.DefaultEstablishedDays
 	// DefaultMaxConns bounds the connections [Server.Serve] keeps open.
 	DefaultMaxConns = 1024
 	// DefaultAdminMaxConns bounds the connections [Server.ServeAdmin]
@@ -135,13 +139,20 @@ type Config struct {
 	// name; every other name counts as "other".
 	Features []string
 	// Public serves the public view on the intake: GET /public (a page)
-	// and /public/stats.json, the fleet's aggregates with no ID and no
-	// entry seen in fewer than PublicMinClusters clusters.
+	// and /public/stats.json, the fleet's aggregates of the last complete
+	// UTC day with no ID, every count rounded down to a multiple of
+	// PublicMinClusters, and no entry seen in fewer clusters (see
+	// store.PublicFigures).
 	Public bool
 	// PublicMinClusters is k of the public view (default
-	// DefaultPublicMinClusters, at least 2): an entry seen in fewer
-	// clusters is folded into "other", a smaller total shown as "< k".
+	// DefaultPublicMinClusters, at least 2): every count is rounded down
+	// to a multiple of it, and an entry seen in fewer clusters is folded
+	// into "other".
 	PublicMinClusters int
+	// PublicEstablishedDays is how many UTC days a cluster's reports must
+	// span before the public view counts it (default
+	// DefaultPublicEstablishedDays, at least 1).
+	PublicEstablishedDays int
 	// MaxConns bounds the connections [Server.Serve] keeps open at once
 	// (default DefaultMaxConns, at least MinMaxConns); near it idle
 	// keep-alive connections are closed. Negative: no limit, which opts
@@ -219,6 +230,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PublicMinClusters == 0 {
 		c.PublicMinClusters = DefaultPublicMinClusters
 	}
+	if c.PublicEstablishedDays == 0 {
+		c.PublicEstablishedDays = DefaultPublicEstablishedDays
+	}
 	if c.MaxConns == 0 {
 		c.MaxConns = DefaultMaxConns
 	}
@@ -267,6 +281,8 @@ func (c *Config) check() error {
 		return &ConfigError{"MaxClientConns", fmt.Sprint(c.MaxClientConns), "want 0 (a quarter of MaxConns, at least 8) or more"}
 	case c.PublicMinClusters < 2:
 		return &ConfigError{"PublicMinClusters", fmt.Sprint(c.PublicMinClusters), "at least 2"}
+	case c.PublicEstablishedDays < 1:
+		return &ConfigError{"PublicEstablishedDays", fmt.Sprint(c.PublicEstablishedDays), "at least 1"}
 	case len(c.Secret) < MinSecret:
 		return &ConfigError{"Secret", "(hidden)", fmt.Sprintf("at least %d bytes", MinSecret)}
 	}

@@ -81,6 +81,11 @@
 // memory; they are never logged or stored. A feature or method counts by
 // name only when usage/krakend (or Config.Features) knows it, so no
 // reporter can put a word of its choice on the dashboard. The public
-// view holds no ID and folds every entry seen in fewer than
-// Config.PublicMinClusters clusters into "other".
+// view holds no ID and shows the figures of the last complete UTC day, of
+// clusters established for Config.PublicEstablishedDays days, every count
+// rounded down to a multiple of Config.PublicMinClusters and every entry
+// of fewer clusters folded into "other" (see store.PublicFigures). A
+// server new to a cluster changes neither its version nor its payload
+// before its second UTC day, so a report under a guessed cluster ID
+// changes neither the dashboard's view of it nor the public view.
 package collector

@@ -58,7 +58,12 @@ func insightsFleet() []fleetMember {
 // /api/stats and its CSV, the export, and the public view.
 func TestInsightsAPI(t *testing.T) {
 	onBothBackends(t, func(t *testing.T, open func() store.Store) {
-		_, url := serve(t, open(), Config{Public: true})
+		st := open()
+		_, url := serve(t, st, Config{Public: true})
+		// The public view the next day, of clusters established the day
+		// they start.
+		_, publicURL := serve(t, st, Config{Public: true, PublicEstablishedDays: 1,
+			Now: func() time.Time { return time.Now().Add(24 * time.Hour) }})
 		ctx := context.Background()
 		fleet := insightsFleet()
 		for _, f := range fleet {
@@ -70,34 +75,34 @@ func TestInsightsAPI(t *testing.T) {
 		}
 		waitStored(t, url, int64(len(fleet)))
 
-		var st store.Stats
-		if code, body := getJSON(t, url+"/api/stats", &st); code != 200 {
+		var stats store.Stats
+		if code, body := getJSON(t, url+"/api/stats", &stats); code != 200 {
 			t.Fatalf("GET /api/stats: %d %s", code, body)
 		}
 		wantF := []store.Feature{{Value: "router", Clusters: 7, Servers: 7}, {Value: "qos/http-cache", Clusters: 4, Servers: 4},
 			{Value: "other", Clusters: 1, Servers: 1}}
-		if !reflect.DeepEqual(st.Features, wantF) {
-			t.Errorf("features %+v, want %+v (legacy name under the current one, unknown as other)", st.Features, wantF)
+		if !reflect.DeepEqual(stats.Features, wantF) {
+			t.Errorf("features %+v, want %+v (legacy name under the current one, unknown as other)", stats.Features, wantF)
 		}
-		week := st.FeaturesWeekly[len(st.FeaturesWeekly)-1]
-		if len(st.FeaturesWeekly) != store.Weeks || week.ActiveClusters != 7 ||
+		week := stats.FeaturesWeekly[len(stats.FeaturesWeekly)-1]
+		if len(stats.FeaturesWeekly) != store.Weeks || week.ActiveClusters != 7 ||
 			!reflect.DeepEqual(week.Features, []store.Size{{Value: "router", Clusters: 7}, {Value: "qos/http-cache", Clusters: 4}, {Value: "other", Clusters: 1}}) {
-			t.Errorf("features_weekly: %d weeks, this week %+v", len(st.FeaturesWeekly), week)
+			t.Errorf("features_weekly: %d weeks, this week %+v", len(stats.FeaturesWeekly), week)
 		}
 		wantFV := []store.FeatureVersions{
 			{Feature: "router", Clusters: 7, Versions: []store.Size{{Value: "2.13.2", Clusters: 6}, {Value: "2.12.0", Clusters: 1}}},
 			{Feature: "qos/http-cache", Clusters: 4, Versions: []store.Size{{Value: "2.13.2", Clusters: 4}}},
 			{Feature: "other", Clusters: 1, Versions: []store.Size{{Value: "2.13.2", Clusters: 1}}},
 		}
-		if !reflect.DeepEqual(st.FeatureVersions, wantFV) {
-			t.Errorf("feature_versions %+v\nwant %+v", st.FeatureVersions, wantFV)
+		if !reflect.DeepEqual(stats.FeatureVersions, wantFV) {
+			t.Errorf("feature_versions %+v\nwant %+v", stats.FeatureVersions, wantFV)
 		}
 		wantCh := []store.Feature{{Value: "plugin/musl", Clusters: 6, Servers: 6}, {Value: "unknown/unknown", Clusters: 1, Servers: 1}}
-		if !reflect.DeepEqual(st.Channels.Channel, wantCh) || st.Channels.Mode[0] != (store.Feature{Value: "plugin", Clusters: 6, Servers: 6}) ||
-			st.Channels.Libc[0] != (store.Feature{Value: "musl", Clusters: 6, Servers: 6}) {
-			t.Errorf("channels %+v, want %+v", st.Channels, wantCh)
+		if !reflect.DeepEqual(stats.Channels.Channel, wantCh) || stats.Channels.Mode[0] != (store.Feature{Value: "plugin", Clusters: 6, Servers: 6}) ||
+			stats.Channels.Libc[0] != (store.Feature{Value: "musl", Clusters: 6, Servers: 6}) {
+			t.Errorf("channels %+v, want %+v", stats.Channels, wantCh)
 		}
-		if d := st.Distributions; len(d.UptimeByVersion) != 2 || d.UptimeByVersion[0].Value != "2.13.2" || d.UptimeByVersion[0].N != 6 ||
+		if d := stats.Distributions; len(d.UptimeByVersion) != 2 || d.UptimeByVersion[0].Value != "2.13.2" || d.UptimeByVersion[0].N != 6 ||
 			d.EndpointsPerCluster != (store.Percentiles{N: 7, P50: 10, P90: 10, P99: 10}) ||
 			d.ServersPerCluster != (store.Percentiles{N: 7, P50: 1, P90: 1, P99: 1}) || d.BackendsPerCluster.P50 != 12 {
 			t.Errorf("distributions %+v", d)
@@ -121,7 +126,7 @@ func TestInsightsAPI(t *testing.T) {
 		}
 
 		testExportAPI(t, url, fleet)
-		testPublicView(t, url, fleet)
+		testPublicView(t, publicURL, fleet)
 	})
 }
 
@@ -184,8 +189,9 @@ func testExportAPI(t *testing.T, url string, fleet []fleetMember) {
 	}
 }
 
-// testPublicView: the public answers show the aggregates, never an ID,
-// never a feature of fewer than k clusters by name, and are cacheable.
+// testPublicView: the public answers show the aggregates rounded down to
+// a multiple of k, never an ID, never a feature of fewer than k clusters
+// by name, and are cacheable.
 func testPublicView(t *testing.T, url string, fleet []fleetMember) {
 	var bodies []string
 	for _, path := range []string{"/public/stats.json", "/public"} {
@@ -225,23 +231,25 @@ func testPublicView(t *testing.T, url string, fleet []fleetMember) {
 		}
 	}
 	var p struct {
-		ActiveClusters int               `json:"active_clusters"`
-		ActiveServers  int               `json:"active_servers"`
-		Features       []json.RawMessage `json:"features"`
-		Mode           []struct {
-			Value    string `json:"value"`
-			Clusters any    `json:"clusters"`
-		} `json:"mode"`
+		ActiveClusters int                 `json:"active_clusters"`
+		ActiveServers  int                 `json:"active_servers"`
+		Features       []store.PublicEntry `json:"features"`
+		Mode           []store.PublicEntry `json:"mode"`
 	}
 	if err := json.Unmarshal([]byte(bodies[0]), &p); err != nil {
 		t.Fatalf("public stats: %v in %s", err, bodies[0])
 	}
-	if p.ActiveClusters != 7 || p.ActiveServers != 7 || len(p.Features) != 2 ||
-		len(p.Mode) != 2 || p.Mode[0].Value != "plugin" || p.Mode[0].Clusters != float64(6) || p.Mode[1].Clusters != "< 5" {
-		t.Errorf("public stats %s: want 7 clusters and servers, router and other, plugin 6 then other < 5", bodies[0])
+	// 7 clusters: 5, and no server known yet (each reported on one day
+	// only); router in 7: 5, the 4 of qos/http-cache and the 1 of an
+	// unknown name: other 5; plugin in 6: 5, and the one cluster that
+	// does not say is not shown (7 rounds to 5, less 5).
+	if p.ActiveClusters != 5 || p.ActiveServers != 0 ||
+		!reflect.DeepEqual(p.Features, []store.PublicEntry{{Value: "router", Clusters: 5}, {Value: "other", Clusters: 5}}) ||
+		!reflect.DeepEqual(p.Mode, []store.PublicEntry{{Value: "plugin", Clusters: 5}}) {
+		t.Errorf("public stats %s: want 5 clusters, 0 servers, router 5 and other 5, plugin 5", bodies[0])
 	}
-	if !strings.Contains(bodies[0], `{"value":"other","clusters":"\u003c 5"}`) && !strings.Contains(bodies[0], `{"value":"other","clusters":"< 5"}`) {
-		t.Errorf("public stats: no small other shown as < 5: %s", bodies[0])
+	if !strings.Contains(bodies[1], "<b>5–9</b> clusters") {
+		t.Errorf("public page: the clusters not shown as the range 5–9:\n%s", bodies[1])
 	}
 }
 

@@ -422,10 +422,13 @@ func TestOpenAPIContract(t *testing.T) {
 			c.run(noToken, apiCase{method: "GET", path: p, noAuth: true, header: remote, want: 403})
 		}
 
-		// The public view, without the admin token: k = 5 hides the
-		// three clusters' counts, k = 2 shows them.
-		_, public := serve(t, st, Config{AdminToken: adminToken, Public: true, Logger: quiet})
-		_, public2 := serve(t, st, Config{AdminToken: adminToken, Public: true, PublicMinClusters: 2, Logger: quiet})
+		// The public view, without the admin token, the next day (clusters
+		// established the day they start): k = 5 hides the three
+		// clusters, k = 2 shows them rounded down, and no server (each
+		// reported on one day only: none is known).
+		tomorrow := func() time.Time { return time.Now().Add(24 * time.Hour) }
+		_, public := serve(t, st, Config{AdminToken: adminToken, Public: true, PublicEstablishedDays: 1, Now: tomorrow, Logger: quiet})
+		_, public2 := serve(t, st, Config{AdminToken: adminToken, Public: true, PublicMinClusters: 2, PublicEstablishedDays: 1, Now: tomorrow, Logger: quiet})
 		for _, p := range []string{public, public2} {
 			for _, path := range []string{"/public/stats.json", "/public"} {
 				got := c.run(p, apiCase{method: "GET", path: path, noAuth: true, want: 200})
@@ -454,8 +457,8 @@ func TestOpenAPIContract(t *testing.T) {
 				json.NewDecoder(got[0].Body).Decode(v)
 			}
 		}
-		if hidden["active_clusters"] != "< 5" || hidden["active_servers"] != nil || shown["active_clusters"] != 3.0 || shown["active_servers"] != 4.0 {
-			t.Errorf("public active clusters and servers: k=5 %v %v, want \"< 5\" null; k=2 %v %v, want 3 4",
+		if hidden["active_clusters"] != 0.0 || hidden["active_servers"] != nil || shown["active_clusters"] != 2.0 || shown["active_servers"] != 0.0 {
+			t.Errorf("public active clusters and servers: k=5 %v %v, want 0 null; k=2 %v %v, want 2 0",
 				hidden["active_clusters"], hidden["active_servers"], shown["active_clusters"], shown["active_servers"])
 		}
 		c.run(public,

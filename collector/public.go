@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -16,151 +15,44 @@ import (
 )
 
 // The public view (Config.Public): GET /public and /public/stats.json on
-// the intake. It shows the fleet's aggregates and nothing that tells one
-// cluster from another:
-//
-//   - no cluster or server ID, no per-cluster row, no server counts of an
-//     entry (a cluster's size could single it out);
-//   - a breakdown entry seen in fewer than k clusters
-//     (Config.PublicMinClusters) is folded into "other";
-//   - a total below k is shown as "< k", never as its value, and the
-//     servers of fewer than k clusters not at all.
+// the intake. It shows the public figures of store.PublicSnapshot: those
+// of the last complete UTC day, established clusters only, every count
+// rounded down to a multiple of k, no value of fewer than k clusters by
+// name, no cluster or server ID, no per-cluster row.
 
-// publicTTL is how long a computed public answer is served: the page is
-// meant to be hit by anyone, so it costs one stats query per TTL
-// whatever the load.
-const publicTTL = time.Minute
-
-// publicCount is a public number: its value when 0 or at least k, else
-// "< k".
-type publicCount struct {
-	n, k int64
-	// hidden: not shown at all (null), e.g. the servers of fewer than k
-	// clusters, which would tell one cluster's size.
-	hidden bool
-}
-
-func (c publicCount) small() bool { return c.n > 0 && c.n < c.k }
-
-func (c publicCount) MarshalJSON() ([]byte, error) {
-	switch {
-	case c.hidden:
-		return []byte("null"), nil
-	case c.small():
-		return json.Marshal(c.String())
-	}
-	return strconv.AppendInt(nil, c.n, 10), nil
-}
-
-func (c publicCount) String() string {
-	if c.hidden {
-		return "–"
-	}
-	if c.small() {
-		return "< " + strconv.FormatInt(c.k, 10)
-	}
-	return strconv.FormatInt(c.n, 10)
-}
-
-// publicEntry is one value of a public breakdown and its clusters.
-type publicEntry struct {
-	Value    string      `json:"value"`
-	Clusters publicCount `json:"clusters"`
-}
-
-// publicWeek is one ISO week of the public growth series.
-type publicWeek struct {
-	Week           string      `json:"week"`
-	ActiveClusters publicCount `json:"active_clusters"`
-	NewClusters    publicCount `json:"new_clusters"`
-}
-
-// PublicStats is /public/stats.json.
-type publicStats struct {
-	Generated      time.Time     `json:"generated"`
-	RangeDays      int           `json:"range_days"`
-	MinClusters    int           `json:"min_clusters"`
-	ActiveClusters publicCount   `json:"active_clusters"`
-	ActiveServers  publicCount   `json:"active_servers"`
-	Versions       []publicEntry `json:"versions"`
-	Features       []publicEntry `json:"features"`
-	Methods        []publicEntry `json:"methods"`
-	Mode           []publicEntry `json:"mode"`
-	Libc           []publicEntry `json:"libc"`
-	Weeks          []publicWeek  `json:"weeks"`
-}
-
-// fold keeps the entries seen in at least k clusters, in order, and sums
-// the others (and any "other" already there) into a last "other".
-func fold(values []string, clusters []int64, k int64) []publicEntry {
-	out := []publicEntry{}
-	var other int64
-	for i, v := range values {
-		if v == store.Other || clusters[i] < k {
-			other += clusters[i]
-			continue
-		}
-		out = append(out, publicEntry{Value: v, Clusters: publicCount{n: clusters[i], k: k}})
-	}
-	if other > 0 {
-		out = append(out, publicEntry{Value: store.Other, Clusters: publicCount{n: other, k: k}})
-	}
-	return out
-}
-
-func foldFeatures(fs []store.Feature, k int64) []publicEntry {
-	vs, cs := make([]string, len(fs)), make([]int64, len(fs))
-	for i, f := range fs {
-		vs[i], cs[i] = f.Value, f.Clusters
-	}
-	return fold(vs, cs, k)
-}
-
-func foldSizes(ss []store.Size, k int64) []publicEntry {
-	vs, cs := make([]string, len(ss)), make([]int64, len(ss))
-	for i, s := range ss {
-		vs[i], cs[i] = s.Value, s.Clusters
-	}
-	return fold(vs, cs, k)
-}
-
-// publicOf derives the public answer from the stats.
-func publicOf(st *store.Stats, k int) *publicStats {
-	kk := int64(k)
-	p := &publicStats{Generated: st.Generated, RangeDays: st.RangeDays, MinClusters: k,
-		ActiveClusters: publicCount{n: st.ActiveClusters.Range, k: kk},
-		ActiveServers:  publicCount{n: st.ActiveServers.Range, k: kk, hidden: st.ActiveClusters.Range < kk},
-		Versions:       foldSizes(st.ClusterVersions, kk), Features: foldFeatures(st.Features, kk),
-		Methods: foldFeatures(st.Methods, kk), Mode: foldFeatures(st.Channels.Mode, kk), Libc: foldFeatures(st.Channels.Libc, kk),
-		Weeks: []publicWeek{}}
-	for _, g := range st.Growth {
-		p.Weeks = append(p.Weeks, publicWeek{Week: g.Week, ActiveClusters: publicCount{n: g.ActiveClusters, k: kk},
-			NewClusters: publicCount{n: g.NewClusters, k: kk}})
-	}
-	return p
-}
-
-// publicAnswer is one computed public view, JSON and page, with their
+// publicAnswer is the public view of one day, JSON and page, with their
 // ETags.
 type publicAnswer struct {
-	at               time.Time
+	day              int64
 	json, page       []byte
 	jsonTag, pageTag string
 }
 
-// publicCache computes the public view at most once per publicTTL; a
-// request meanwhile waits for the one computing it.
+// publicCache keeps the public view of the day; a request meanwhile
+// waits for the one computing it.
 type publicCache struct {
 	mu  sync.Mutex
 	cur *publicAnswer
 }
 
+// publicPage is what the page template reads.
+type publicPage struct {
+	*store.Public
+	Title string
+	Rows  []store.PublicEntry
+}
+
 var publicTmpl = template.Must(template.New("public.html").Funcs(template.FuncMap{
-	"rows": func(title string, rows []publicEntry) any {
-		return struct {
-			Title string
-			Rows  []publicEntry
-		}{title, rows}
+	"rows": func(p *store.Public, title string, rows []store.PublicEntry) any {
+		return publicPage{Public: p, Title: title, Rows: rows}
+	},
+	// span is a rounded count as the range it stands for.
+	"span": func(p *store.Public, n int64) string {
+		k := int64(p.Rounding)
+		if n == 0 {
+			return "< " + strconv.FormatInt(k, 10)
+		}
+		return strconv.FormatInt(n, 10) + "–" + strconv.FormatInt(n+k-1, 10)
 	},
 }).ParseFS(staticFS, "static/public.html"))
 
@@ -196,26 +88,29 @@ func (s *Server) publicAnswer(r *http.Request) (*publicAnswer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := s.cfg.Now()
-	if c.cur != nil && now.Sub(c.cur.at) < publicTTL && now.Sub(c.cur.at) >= 0 {
+	day := store.PublicDay(now)
+	if c.cur != nil && c.cur.day == day {
 		return c.cur, nil
 	}
-	st, err := s.store.StatsRange(r.Context(), now, store.DefaultDays)
+	p, js, err := store.PublicSnapshot(r.Context(), s.store, now, store.PublicOptions{
+		MinClusters: s.cfg.PublicMinClusters, EstablishedDays: s.cfg.PublicEstablishedDays})
 	if err != nil {
-		s.log.Error("collector: public stats", "err", err)
+		s.log.Error("collector: public figures", "err", err)
 		return nil, errUnavailable
-	}
-	p := publicOf(st, s.cfg.PublicMinClusters)
-	js, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("public stats: %w", err)
 	}
 	var page bytes.Buffer
 	if err := publicTmpl.Execute(&page, p); err != nil {
 		return nil, fmt.Errorf("public page: %w", err)
 	}
-	js = append(js, '\n')
-	c.cur = &publicAnswer{at: now, json: js, page: page.Bytes(), jsonTag: etag(js), pageTag: etag(page.Bytes())}
+	c.cur = &publicAnswer{day: day, json: js, page: page.Bytes(), jsonTag: etag(js), pageTag: etag(page.Bytes())}
 	return c.cur, nil
+}
+
+// publicMaxAge is how long a public answer may be cached at now: until
+// the next UTC day, whose figures replace it.
+func publicMaxAge(now time.Time) int {
+	next := time.Unix((store.DayKey(now)+1)*86400, 0)
+	return max(int(next.Sub(now).Seconds()), 1)
 }
 
 // handlePublic serves /public and /public/stats.json.
@@ -233,7 +128,7 @@ func (s *Server) handlePublic(asJSON bool) handler {
 			body, tag, ctype = a.json, a.jsonTag, "application/json"
 		}
 		h := w.Header()
-		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(publicTTL.Seconds())))
+		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", publicMaxAge(s.cfg.Now())))
 		h.Set("ETag", tag)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if !asJSON {

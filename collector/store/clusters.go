@@ -51,7 +51,8 @@ type ClusterDetail struct {
 
 // ServerRow is one server of a cluster, by its latest report.
 type ServerRow struct {
-	ServerID  string    `json:"server_id"`
+	ServerID string `json:"server_id"`
+	// FirstSeen is the server's first report in this cluster.
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Version   string    `json:"version"`

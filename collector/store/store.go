@@ -59,7 +59,14 @@ type Report struct {
 type Store interface {
 	// Insert stores r durably: when it returns nil the report is committed.
 	// It returns ErrDuplicate, storing nothing, when r.Stamp is already
-	// stored.
+	// stored. A report from a server new to an existing cluster counts
+	// (as activity, and in the cluster's size) but does not replace the
+	// cluster's version or payload until that server is established in
+	// the cluster: until its first report on a later UTC day than one it
+	// sent in that cluster. The exception is a cluster silent for more
+	// than PublicDays days, which such a report takes over as if it were
+	// new (its first_seen starts again), since no public figure counts
+	// it any more.
 	Insert(ctx context.Context, r *Report) error
 	// Stats summarises the fleet as seen at now over the last
 	// DefaultDays days. It reads rollups only.
@@ -85,6 +92,15 @@ type Store interface {
 	// at the first error of fn and returns it. Reports already pruned by
 	// retention are gone.
 	Export(ctx context.Context, day int64, fn func(*Report) error) error
+	// ClusterStates calls fn with the latest state of every cluster whose
+	// latest report is at or after since, in no particular order (the
+	// public figures: see PublicFigures). It stops at fn's first error.
+	ClusterStates(ctx context.Context, since time.Time, fn func(ClusterState) error) error
+	// DailySnapshot returns the bytes stored for name and day (a DayKey),
+	// first storing what compute returns when there are none: every
+	// caller, from any collector on the same database, then gets the
+	// bytes of the first. Storing a day's drops the older days' of name.
+	DailySnapshot(ctx context.Context, name string, day int64, compute func(context.Context) ([]byte, error)) ([]byte, error)
 	// Recent returns the n most recently stored reports, newest first.
 	Recent(ctx context.Context, n int) ([]Report, error)
 	// Secret returns the token-signing key stored in the database. The

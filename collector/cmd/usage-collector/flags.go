@@ -49,7 +49,7 @@ type options struct {
 	adminAnywhere               bool
 	featuresFile                string
 	features                    []string
-	publicMin                   int
+	publicMin, publicDays       int
 	sessionRate                 float64
 	sessionBurst, maxClients    int
 	ipv4Prefix, ipv6Prefix      int
@@ -85,8 +85,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.retention, "retention", collector.DefaultRetention, "how long raw reports are kept (at least 1m); the stats come from rollups and keep their history")
 	fs.BoolVar(&o.fleetMetrics, "fleet-metrics", false, "export gauges of the fleet (active servers by version, platform and feature) on /metrics")
 	fs.StringVar(&o.featuresFile, "features", "", "file of extra feature names to count by name (one per line, # comments), besides the KrakenD components")
-	fs.BoolVar(&o.public, "public", false, "serve the public view (/public, /public/stats.json: aggregates, no IDs, small entries folded) on -listen")
-	fs.IntVar(&o.publicMin, "public-min-clusters", collector.DefaultPublicMinClusters, "k of the public view: entries seen in fewer clusters are folded into other (at least 2)")
+	fs.BoolVar(&o.public, "public", false, "serve the public view (/public, /public/stats.json: the last complete day's aggregates, rounded, no IDs, small entries folded) on -listen")
+	fs.IntVar(&o.publicMin, "public-min-clusters", collector.DefaultPublicMinClusters, "k of the public view: counts are rounded down to a multiple of it, entries seen in fewer clusters are folded into other (at least 2)")
+	fs.IntVar(&o.publicDays, "public-established-days", collector.DefaultPublicEstablishedDays, "UTC days a cluster's reports must span before the public view counts it (at least 1)")
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug (also logs every accepted report), info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -155,6 +156,9 @@ as "Authorization: Bearer TOKEN" or as the password of HTTP basic authentication
 	if o.publicMin < 2 {
 		return nil, fmt.Errorf("%w: -public-min-clusters %d: want at least 2", errUsage, o.publicMin)
 	}
+	if o.publicDays < 1 {
+		return nil, fmt.Errorf("%w: -public-established-days %d: want at least 1", errUsage, o.publicDays)
+	}
 	if o.featuresFile != "" {
 		f, err := os.Open(o.featuresFile)
 		if err != nil {
@@ -220,7 +224,7 @@ func (o *options) config(key []byte, log *slog.Logger) collector.Config {
 		ClientIPHeader: o.clientIPHeader, TrustedProxies: proxies,
 		AdminToken: os.Getenv(adminTokenEnv), SeparateAdmin: o.adminListen != "", AdminAnywhere: o.adminAnywhere,
 		Retention: o.retention, FleetMetrics: o.fleetMetrics,
-		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin,
+		Features: o.features, Public: o.public, PublicMinClusters: o.publicMin, PublicEstablishedDays: o.publicDays,
 		MaxConns: o.maxConns, MaxClientConns: o.maxClientConns,
 		Secret: key, Logger: log,
 	}

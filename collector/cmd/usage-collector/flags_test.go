@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -91,7 +92,8 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 }
 
 // TestInsightFlags: a -features file with a bad line, a missing one and a
-// -public-min-clusters below 2 are usage errors (exit 2) naming the flag.
+// -public-min-clusters below 2 and a -public-established-days below 1 are
+// usage errors (exit 2) naming the flag.
 func TestInsightFlags(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "features.txt")
@@ -105,12 +107,47 @@ func TestInsightFlags(t *testing.T) {
 		{[]string{"-features", bad}, "line 3"},
 		{[]string{"-features", filepath.Join(dir, "missing.txt")}, "-features"},
 		{[]string{"-public-min-clusters", "1"}, "-public-min-clusters"},
+		{[]string{"-public-established-days", "0"}, "-public-established-days"},
 	} {
 		cmd := exec.Command(binary(t), append([]string{"-listen", "127.0.0.1:0", "-db", filepath.Join(dir, "u.db")}, tc.args...)...)
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: got %v, want exit 2 naming %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+}
+
+// TestFlagsDocumented: every flag, with its environment variable, has a
+// row in the README's configuration table.
+func TestFlagsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if _, err := parseFlags([]string{"-h"}, &buf); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseFlags -h: %v", err)
+	}
+	var names []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if f, ok := strings.CutPrefix(strings.TrimSpace(line), "-"); ok && strings.HasPrefix(line, "  -") {
+			names = append(names, strings.Fields(f)[0])
+		}
+	}
+	if len(names) < 20 {
+		t.Fatalf("found %d flags in the usage text, want them all:\n%s", len(names), buf.String())
+	}
+	for _, name := range names {
+		row := "| `-" + name + "` | "
+		env := envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		i := strings.Index(string(readme), row)
+		if i < 0 {
+			t.Errorf("-%s has no row in README.md's configuration table", name)
+			continue
+		}
+		if line, _, _ := strings.Cut(string(readme[i:]), "\n"); name != "version" && !strings.Contains(line, "`"+env+"`") {
+			t.Errorf("README.md's row of -%s does not name %s", name, env)
 		}
 	}
 }

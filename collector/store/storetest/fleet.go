@@ -61,22 +61,24 @@ func testFeatures(t *testing.T, open Opener) {
 		with(report("O", "o1", at(2)), func(r *store.Report) { r.Extra = []byte("opaque bytes") }),
 		with(report("X", "x1", at(2)), func(r *store.Report) { r.ExtraOmitted = true }),
 		// b2 first sent small, then a payload that is not the gateway's:
-		// its latest payload has no features.
+		// its latest payload has no features. New to cluster B that day,
+		// it does not replace B's payload (b1's).
 		with(report("B", "b2", at(3)), func(r *store.Report) { r.Extra = small }),
 		with(report("B", "b2", at(2)), func(r *store.Report) { r.Extra = []byte(`[1,2]`) }),
 	)
 	st := stats(t, s, fleetNow)
 	want := []store.Feature{
-		{Value: "qos/ratelimit/router", Clusters: 1, Servers: 4},
+		{Value: "qos/ratelimit/router", Clusters: 2, Servers: 4},
 		{Value: "auth/validator", Clusters: 1, Servers: 3},
-		{Value: "telemetry/logging", Clusters: 0, Servers: 1},
+		{Value: "telemetry/logging", Clusters: 1, Servers: 1},
 		{Value: "other", Clusters: 1, Servers: 3},
 	}
-	// Cluster B's latest payload is b2's (not JSON of ours): no features.
+	// Server b2's latest payload is not JSON of ours (no features); its
+	// cluster B keeps b1's.
 	if !reflect.DeepEqual(st.Features, want) {
 		t.Errorf("features\ngot  %+v\nwant %+v", st.Features, want)
 	}
-	wantM := []store.Feature{{Value: "GET", Clusters: 1, Servers: 4}, {Value: "POST", Clusters: 1, Servers: 3}}
+	wantM := []store.Feature{{Value: "GET", Clusters: 2, Servers: 4}, {Value: "POST", Clusters: 1, Servers: 3}}
 	if !reflect.DeepEqual(st.Methods, wantM) {
 		t.Errorf("methods\ngot  %+v\nwant %+v", st.Methods, wantM)
 	}
@@ -271,7 +273,9 @@ func testClusters(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatalf("Cluster: %v", err)
 	}
-	if d.ActiveServers != 3 || d.Version != "v2.6.0" || d.Endpoints != 12 || !reflect.DeepEqual(d.Features, []string{"router"}) ||
+	// b2 and b3, new to the cluster that day, count in its size but do
+	// not replace the version and payload of b1, which made it.
+	if d.ActiveServers != 3 || d.Version != "2.13.1" || d.Endpoints != 12 || !reflect.DeepEqual(d.Features, []string{"router"}) ||
 		!d.FirstSeen.Equal(fleetNow.Add(-3*time.Hour)) || !d.LastSeen.Equal(fleetNow.Add(-time.Hour)) {
 		t.Errorf("cluster big: got %+v", d.ClusterRow)
 	}

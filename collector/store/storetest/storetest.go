@@ -49,6 +49,9 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Insights", testInsights},
 		{"Export", testExport},
 		{"ExportPages", testExportPages},
+		{"Standing", testStanding},
+		{"ClusterStates", testClusterStates},
+		{"DailySnapshot", testDailySnapshot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -242,11 +242,11 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 	if err != nil {
 		return nil, err
 	}
-	joined := map[*store.Report]bool{}
+	standings := map[*store.Report]standing{}
 	var marks []mark
 	var w rowWrites
 	for g := range groups(fresh, func(r *store.Report) string { return r.ServerID }) {
-		s.server(g, servers[g[0].ServerID], d, joined, &marks, &w)
+		s.server(g, servers[g[0].ServerID], d, standings, &marks, &w)
 	}
 	if err := w.flush(t, upServerNew, upServerSet); err != nil {
 		return nil, err
@@ -262,7 +262,7 @@ func (s *DB) commitOnce(ctx context.Context, rs []*store.Report) ([]error, error
 	}
 	w = rowWrites{}
 	for g := range groups(fresh, func(r *store.Report) string { return r.ClusterID }) {
-		s.cluster(g, clusters[g[0].ClusterID], d, joined, &w)
+		s.cluster(g, clusters[g[0].ClusterID], d, standings, &w)
 	}
 	if err := w.flush(t, upClusterNew, upClusterSet); err != nil {
 		return nil, err

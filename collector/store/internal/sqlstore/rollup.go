@@ -118,11 +118,27 @@ func decodePayload(s sql.NullString) *store.Payload {
 func day(sec int64) int64  { return store.DayKey(time.Unix(sec, 0)) }
 func hour(sec int64) int64 { return store.HourKey(time.Unix(sec, 0)) }
 
+// standing is what the cluster pass needs to know of a report's server.
+type standing struct {
+	// joined: the report is its server's first of the day in its cluster.
+	joined bool
+	// known: the server reported in the same cluster on an earlier UTC
+	// day (its row's first_seen is its first report in its current
+	// cluster). Only such a report may change the version and payload of
+	// an existing cluster, so that one under a guessed cluster ID
+	// changes neither.
+	known bool
+	// payload is the server's latest payload as of the report (nil: none
+	// yet): a known server's report without one still brings the one its
+	// server sent before it was known.
+	payload *store.Payload
+}
+
 // server applies the reports of one server (oldest first) to its row and
-// records what changes in the rollups. joined marks the reports that are
-// their server's first of the day in their cluster.
+// records what changes in the rollups, and the standing of each report
+// it applies in st.
 // stored is its row as loadServers read it, nil for a new server.
-func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*store.Report]bool, marks *[]mark, w *rowWrites) {
+func (s *DB) server(rs []*store.Report, stored *server, d *deltas, st map[*store.Report]standing, marks *[]mark, w *rowWrites) {
 	id := rs[0].ServerID
 	var old server
 	if stored != nil {
@@ -142,7 +158,8 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*s
 		if newDay {
 			d.day(dy).servers++
 		}
-		joined[r] = newDay || cur.cluster != r.ClusterID
+		known := cur.exists && cur.cluster == r.ClusterID && day(cur.first) < dy
+		joined := newDay || cur.cluster != r.ClusterID
 		if !cur.exists || store.WeekKey(day(cur.last)) != wk || cur.version != r.Version {
 			*marks = append(*marks, mark{wk, r.Version, id})
 		}
@@ -150,11 +167,15 @@ func (s *DB) server(rs []*store.Report, stored *server, d *deltas, joined map[*s
 			cur.exists, cur.first = true, sec
 			d.totals["servers"]++
 		}
+		if cur.cluster != r.ClusterID {
+			cur.first = sec // first seen in this cluster
+		}
 		cur.cluster, cur.last = r.ClusterID, sec
 		cur.version, cur.os, cur.arch, cur.uptime = r.Version, r.OS, r.Arch, r.Uptime
 		if p := payloadOf(r); p.Present {
 			cur.payload = p
 		}
+		st[r] = standing{joined: joined, known: known, payload: cur.payload}
 	}
 	if !applied {
 		return // every report was late
@@ -188,7 +209,11 @@ func payloadOf(r *store.Report) *store.Payload {
 
 // cluster applies the reports of one cluster (oldest first).
 // stored is its row as loadClusters read it, nil for a new cluster.
-func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[*store.Report]bool, w *rowWrites) {
+// Every report counts as the cluster's activity and in its size; only the
+// first report of a new cluster, a known server's (see standing) or one
+// ending a silence of more than store.PublicDays days sets its version
+// and payload.
+func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, st map[*store.Report]standing, w *rowWrites) {
 	id := rs[0].ClusterID
 	var old cluster
 	if stored != nil {
@@ -202,10 +227,17 @@ func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[
 		if cur.exists && sec < cur.last {
 			// Late for the cluster, maybe not for its server: a server
 			// joining the cluster's current day still adds to its size.
-			if joined[r] && dy == cur.sizeDay {
+			if st[r].joined && dy == cur.sizeDay {
 				cur.size++
 			}
 			continue
+		}
+		adopt := !cur.exists || st[r].known
+		if cur.exists && !adopt && dy-day(cur.last) > store.PublicDays {
+			// Silent for longer than any public figure looks back: the
+			// report takes the cluster over as a new one would, and it
+			// must be established again to count publicly.
+			adopt, cur.first = true, sec
 		}
 		if !cur.exists || day(cur.last) != dy {
 			d.day(dy).clusters++
@@ -222,12 +254,17 @@ func (s *DB) cluster(rs []*store.Report, stored *cluster, d *deltas, joined map[
 		if dy > cur.sizeDay {
 			cur.prevSize, cur.size, cur.sizeDay = cur.size, 0, dy
 		}
-		if joined[r] {
+		if st[r].joined {
 			cur.size++
 		}
-		cur.last, cur.version = sec, r.Version
-		if p := payloadOf(r); p.Present {
-			cur.payload = p
+		cur.last = sec
+		if adopt {
+			cur.version = r.Version
+			if p := payloadOf(r); p.Present {
+				cur.payload = p
+			} else if p := st[r].payload; p != nil {
+				cur.payload = p
+			}
 		}
 		// features_weekly counts a cluster once a week, by its payload
 		// as of its first report of the week (the report's own, when it
