@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 )
 
 // keysBody is an object with n distinct keys of about 8 bytes each.
@@ -81,11 +83,11 @@ func FuzzCheckKeys(f *testing.F) {
 		for _, nested := range []bool{false, true} {
 			got := ""
 			if err := checkKeys(obj[nested]); err != nil {
-				var ae *apiError
-				if !errors.As(err, &ae) || ae.code != http.StatusBadRequest {
+				var ae *httpx.Error
+				if !errors.As(err, &ae) || ae.Code != http.StatusBadRequest {
 					t.Fatalf("refusal %#v, want a 400", err)
 				}
-				got = ae.msg
+				got = ae.Msg
 			}
 			if !strings.Contains(got, want) || (want == "") != (got == "") {
 				t.Fatalf("keys %q (in data: %v): got %q, want %q", keys, nested, got, want)
