@@ -33,7 +33,7 @@ type Config struct {
 	Store store.Store
 	// Now is the clock.
 	Now func() time.Time
-	// Bits is the proof-of-work difficulty the pages' footer names.
+	// Bits is the proof-of-work difficulty the dashboard states.
 	Bits uint
 	// MinClusters is k of the public view: an entry seen in fewer
 	// clusters is folded into "other", a smaller total shown as "< k".
