@@ -53,10 +53,10 @@ const (
 	honestTimeout = 20 * time.Second
 )
 
-// USAGE_COLLECTOR_TEST_BACK_TO_BACK=1 has each honest reporter of
-// BenchmarkFairness send its next report as soon as the last is
-// answered: the rates are then the most the machine takes, and the share
-// says as much about what else it is doing as about the collector.
+// USAGE_COLLECTOR_TEST_BACK_TO_BACK=1 has each honest reporter send its
+// next report as soon as the last is answered: BenchmarkFairness's rates
+// are then the most the machine takes, and its share says as much about
+// what else the machine is doing as about the collector.
 var backToBack = os.Getenv("USAGE_COLLECTOR_TEST_BACK_TO_BACK") == "1"
 
 // attacker is the address the attacks come from.
