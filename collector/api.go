@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
@@ -16,59 +17,14 @@ import (
 // /api/clusters/{id}. Every answer is computed from rollups, so its cost
 // does not grow with the number of stored reports.
 
-// paramError is a bad query parameter: 400, naming it.
-type paramError struct{ name, value, want string }
-
-// maxEchoed bounds how much of a bad value an error answer quotes back,
-// so that every error answer stays under 1 KiB however long its input.
-const maxEchoed = 64
-
-func (e *paramError) Error() string {
-	return fmt.Sprintf("invalid %s %s: want %s", e.name, echo(e.value), e.want)
-}
-
-// echo quotes at most maxEchoed bytes of v, marking a cut.
-func echo(v string) string {
-	if len(v) <= maxEchoed {
-		return strconv.Quote(v)
-	}
-	return strconv.Quote(strings.ToValidUTF8(v[:maxEchoed], "")) + fmt.Sprintf("… (%d bytes)", len(v))
-}
-
-// intParam reads an optional integer parameter in lo..hi.
-func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" && !r.URL.Query().Has(name) {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, &paramError{name, v, fmt.Sprintf("an integer from %d to %d", lo, hi)}
-	}
-	return n, nil
-}
-
 // errUnavailable answers a request the database could not serve.
-var errUnavailable = &apiError{code: http.StatusServiceUnavailable, reason: "unavailable", retryAfter: 5, msg: "database unavailable"}
-
-// badParam is a 400 naming the query parameter.
-func badParam(err error) *apiError {
-	return &apiError{code: http.StatusBadRequest, reason: "bad_param", msg: err.Error()}
-}
-
-// readOnly refuses anything but GET and HEAD.
-func readOnly(r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return methodNotAllowed("GET")
-	}
-	return nil
-}
+var errUnavailable = httpx.Unavailable("database unavailable")
 
 // stats reads ?days= and returns the stats.
 func (s *Server) stats(r *http.Request) (*store.Stats, error) {
-	days, err := intParam(r, "days", store.DefaultDays, store.MinDays, store.MaxDays)
+	days, err := httpx.IntParam(r, "days", store.DefaultDays, store.MinDays, store.MaxDays)
 	if err != nil {
-		return nil, badParam(err)
+		return nil, err
 	}
 	st, err := s.store.StatsRange(r.Context(), s.cfg.Now(), days)
 	if err != nil {
@@ -80,14 +36,14 @@ func (s *Server) stats(r *http.Request) (*store.Stats, error) {
 
 // handleStats serves GET /api/stats?days=N.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
-	if err := readOnly(r); err != nil {
+	if err := httpx.ReadOnly(r); err != nil {
 		return err
 	}
 	st, err := s.stats(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, st)
+	return httpx.WriteJSON(w, http.StatusOK, st)
 }
 
 // csvSeries are the series of /api/stats.csv: a header and the rows.
@@ -151,13 +107,13 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // handleStatsCSV serves GET /api/stats.csv?series=...&days=N.
 func (s *Server) handleStatsCSV(w http.ResponseWriter, r *http.Request) error {
-	if err := readOnly(r); err != nil {
+	if err := httpx.ReadOnly(r); err != nil {
 		return err
 	}
 	name := r.URL.Query().Get("series")
 	series, ok := csvSeries[name]
 	if !ok {
-		return badParam(&paramError{"series", name, csvSeriesNames})
+		return httpx.InvalidParam("series", name, csvSeriesNames)
 	}
 	st, err := s.stats(r)
 	if err != nil {
@@ -190,28 +146,28 @@ func spreadsheetSafe(rows [][]string) [][]string {
 
 // handleClusters serves GET /api/clusters?limit=&after=.
 func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", store.DefaultClusterPage, 1, store.MaxClusterPage)
+	limit, err := httpx.IntParam(r, "limit", store.DefaultClusterPage, 1, store.MaxClusterPage)
 	if err != nil {
-		return badParam(err)
+		return err
 	}
 	page, err := s.clusters(r, limit)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return httpx.WriteJSON(w, http.StatusOK, page)
 }
 
 // clusters reads ?after= and returns that page of the cluster list, of
 // at most limit rows.
 func (s *Server) clusters(r *http.Request, limit int) (*store.ClusterPage, error) {
-	if err := readOnly(r); err != nil {
+	if err := httpx.ReadOnly(r); err != nil {
 		return nil, err
 	}
 	after := r.URL.Query().Get("after")
 	page, err := s.store.Clusters(r.Context(), s.cfg.Now(), after, limit)
 	switch {
 	case errors.Is(err, store.ErrCursor):
-		return nil, badParam(&paramError{"after", after, "the next cursor of the previous page"})
+		return nil, httpx.InvalidParam("after", after, "the next cursor of the previous page")
 	case err != nil:
 		s.log.Error("collector: clusters", "err", err)
 		return nil, errUnavailable
@@ -222,31 +178,31 @@ func (s *Server) clusters(r *http.Request, limit int) (*store.ClusterPage, error
 // handleCluster serves GET /api/clusters/{id}?limit=: one cluster and its
 // servers, most recently seen first.
 func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", store.MaxClusterServers, 1, store.MaxClusterServers)
+	limit, err := httpx.IntParam(r, "limit", store.MaxClusterServers, 1, store.MaxClusterServers)
 	if err != nil {
-		return badParam(err)
+		return err
 	}
 	d, err := s.cluster(r, limit)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, d)
+	return httpx.WriteJSON(w, http.StatusOK, d)
 }
 
 // cluster reads the {id} path value and returns that cluster with at most
 // limit of its servers.
 func (s *Server) cluster(r *http.Request, limit int) (*store.ClusterDetail, error) {
-	if err := readOnly(r); err != nil {
+	if err := httpx.ReadOnly(r); err != nil {
 		return nil, err
 	}
 	id := r.PathValue("id")
 	if err := usage.ValidateID("cluster_id", id); err != nil {
-		return nil, badParam(err)
+		return nil, httpx.BadParam(err)
 	}
 	d, err := s.store.Cluster(r.Context(), s.cfg.Now(), id, limit)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, &apiError{code: http.StatusNotFound, reason: "not_found", msg: "no cluster " + echo(id)}
+		return nil, &httpx.Error{Code: http.StatusNotFound, Reason: "not_found", Msg: "no cluster " + httpx.Echo(id)}
 	case err != nil:
 		s.log.Error("collector: cluster", "err", err)
 		return nil, errUnavailable

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/collector/store/postgres"
 	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
@@ -33,15 +34,15 @@ const benchBits = 4
 func trivialHandler(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2<<20))
 	if err != nil {
-		writeError(w, 413, "too large")
+		httpx.WriteError(w, 413, "too large")
 		return
 	}
 	var req usage.ReportRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, 400, "bad json")
+		httpx.WriteError(w, 400, "bad json")
 		return
 	}
-	writeJSON(w, 200, usage.ReportReply{Status: 200})
+	httpx.WriteJSON(w, 200, usage.ReportReply{Status: 200})
 }
 
 // load posts bodies[i] for i in 0..b.N-1 from clients concurrent clients

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 )
 
 // bodyGate bounds the memory of request bodies read at once, and shares
@@ -120,14 +122,14 @@ func newBodyGate(budget, maxBody int64, full *saturation) *bodyGate {
 }
 
 var (
-	errBusyLarge = &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 2,
-		msg: "the collector is reading too many large request bodies at once, try again later"}
-	errBusySmall = &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 2,
-		msg: "the collector is reading too many request bodies at once, try again later"}
-	errBusyClient = &apiError{code: http.StatusServiceUnavailable, reason: reasonClientBusy, retryAfter: 2,
-		msg: "too many request bodies from your network are being read at once, try again later"}
-	errSlowBody = &apiError{code: http.StatusRequestTimeout, reason: reasonSlowBody,
-		msg: "request body arrived too slowly"}
+	errBusyLarge = &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonBusy, RetryAfter: 2,
+		Msg: "the collector is reading too many large request bodies at once, try again later"}
+	errBusySmall = &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonBusy, RetryAfter: 2,
+		Msg: "the collector is reading too many request bodies at once, try again later"}
+	errBusyClient = &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonClientBusy, RetryAfter: 2,
+		Msg: "too many request bodies from your network are being read at once, try again later"}
+	errSlowBody = &httpx.Error{Code: http.StatusRequestTimeout, Reason: reasonSlowBody,
+		Msg: "request body arrived too slowly"}
 )
 
 // reservation is the room one body holds.
@@ -166,7 +168,7 @@ func (rs *reservation) grow(n int64) error {
 	}
 	if err != nil {
 		g.unhold(rs.sem, rs.client, n)
-		g.full.mark(err.(*apiError).msg)
+		g.full.mark(err.(*httpx.Error).Msg)
 		return err
 	}
 	rs.held += n
@@ -192,7 +194,7 @@ func (rs *reservation) release() {
 // what was decoded from it are no longer needed.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, release func(), err error) {
 	if r.ContentLength > limit {
-		return nil, nil, fail(http.StatusRequestEntityTooLarge, reasonTooLarge, "request body larger than %d bytes", limit)
+		return nil, nil, httpx.Fail(http.StatusRequestEntityTooLarge, reasonTooLarge, "request body larger than %d bytes", limit)
 	}
 	expect := r.ContentLength
 	if expect < 0 {
@@ -209,7 +211,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	if err != nil {
 		rs.release()
 		var mbe *http.MaxBytesError
-		var ae *apiError
+		var ae *httpx.Error
 		switch {
 		case errors.As(err, &ae):
 			// The body is left unread: net/http closes the connection
@@ -219,12 +221,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 			w.Header().Set("Connection", "close")
 			return nil, nil, ae
 		case errors.As(err, &mbe):
-			return nil, nil, fail(http.StatusRequestEntityTooLarge, reasonTooLarge, "request body larger than %d bytes", limit)
+			return nil, nil, httpx.Fail(http.StatusRequestEntityTooLarge, reasonTooLarge, "request body larger than %d bytes", limit)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			w.Header().Set("Connection", "close")
 			return nil, nil, errSlowBody
 		}
-		return nil, nil, fail(http.StatusBadRequest, reasonBadJSON, "cannot read request body")
+		return nil, nil, httpx.Fail(http.StatusBadRequest, reasonBadJSON, "cannot read request body")
 	}
 	return buf, rs.release, nil
 }

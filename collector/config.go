@@ -57,6 +57,15 @@ const (
 	MinSecret = 16
 )
 
+// Retention bounds of Config.Retention.
+const (
+	// DefaultRetention keeps a year of raw reports and a month to spare.
+	DefaultRetention = 400 * 24 * time.Hour
+	// MinRetention is the shortest retention. Replay protection lives in
+	// its own table and does not depend on retention.
+	MinRetention = time.Minute
+)
+
 // Config configures a [Server]. The zero value of every field but Secret
 // is the production default, resolved in one place by withDefaults.
 type Config struct {
@@ -171,7 +180,11 @@ type Config struct {
 	Secret []byte
 	// Logger receives operational messages; nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock of everything the collector decides by time
+	// (tokens, report freshness, stats, retention, the public view's
+	// cache, /healthz, log and metric windows); nil means time.Now. The
+	// network's deadlines and idle ages (body reads, export writes, the
+	// connection limit) and the pacing of RunRetention are wall time.
 	Now func() time.Time
 }
 

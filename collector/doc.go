@@ -35,23 +35,37 @@
 //
 //	POST /session    {"cluster_id","server_id"} -> {"token","bits"}
 //	POST /report     {"token","pow","data"}     -> {"status":200}
-//	GET  /api/stats  totals, activity, breakdowns, features by week and by
-//	                 version, install channels, distributions (JSON)
-//	GET  /api/reports.ndjson?day=D  the stored reports of a UTC day
-//	GET  /           dashboard (HTML with inline SVG charts)
-//	GET  /public     with Config.Public, on the intake: aggregates safe to
-//	                 publish (and /public/stats.json)
-//	GET  /metrics    Prometheus metrics
 //	GET  /healthz    {"status":"ok"} when the database answers and no write is stalled
 //
+// The admin routes:
+//
+//	GET  /api/stats            totals, activity, breakdowns, features by week and
+//	                           by version, install channels, distributions (JSON)
+//	GET  /api/stats.csv        one series of the stats as CSV (?series=)
+//	GET  /api/clusters         the clusters, a page at a time (?after=, ?limit=)
+//	GET  /api/clusters/{id}    one cluster and its servers
+//	GET  /api/reports.ndjson   the stored reports of a UTC day (?day=)
+//	GET  /api/openapi.yaml     the OpenAPI document of the intake and /api/*
+//	GET  /                     the dashboard (HTML with inline SVG charts)
+//	GET  /clusters, /clusters/{id}   the cluster list and one cluster's page
+//	GET  /static/...           the dashboard's style sheet and script
+//	GET  /metrics              Prometheus metrics
+//
+// With Config.Public, on the intake and open to anyone: GET /public, the
+// fleet's aggregates safe to publish, /public/stats.json and
+// /public/public.css.
+//
 // Every error reply, an unknown path's 404 included, is
-// {"status":N,"message":"reason"}. Handlers return their refusal as an
-// error, and one place ([Server] route) writes it, counts it by reason and
-// logs it (rate-limited). The dashboard, /static/, /api/* and /metrics are
-// admin routes, registered together. On the intake they answer clients on
-// the collector's own machine only (loopback), unless Config.AdminToken
-// requires a token of every client, Config.SeparateAdmin moves them to a
-// listener of their own, or Config.AdminAnywhere opens them to all.
+// {"status":N,"message":"reason"}; the dashboard's pages answer theirs
+// with an HTML page. Handlers return their refusal as an error, and one
+// place (package internal/httpx's Router) writes it; what else a route
+// does with a refusal (count it by reason, log it, rate-limited) is set
+// where the route is registered (routes.go). The dashboard, /static/,
+// /api/* and /metrics are admin routes, registered together. On the
+// intake they answer clients on the collector's own machine only
+// (loopback), unless Config.AdminToken requires a token of every client,
+// Config.SeparateAdmin moves them to a listener of their own, or
+// Config.AdminAnywhere opens them to all.
 //
 // # Verification
 //
@@ -77,8 +91,10 @@
 //
 // # Privacy
 //
-// Client IP addresses are used only for the session rate limiter, in
-// memory; they are never logged or stored. A feature or method counts by
+// Client IP addresses are used, in memory only, to tell client networks
+// apart: for the session rate limit, the shares of the body budget and
+// of the connection limit, and to keep the admin routes to loopback.
+// They are never logged or stored. A feature or method counts by
 // name only when usage/krakend (or Config.Features) knows it, so no
 // reporter can put a word of its choice on the dashboard. The public
 // view holds no ID and shows the figures of the last complete UTC day, of
@@ -88,4 +104,22 @@
 // server new to a cluster changes neither its version nor its payload
 // before its second UTC day, so a report under a guessed cluster ID
 // changes neither the dashboard's view of it nor the public view.
+//
+// # Layout
+//
+// The package is flat, a file per concern: server.go (the Server and
+// /healthz), routes.go (every route and the admin guards), session.go,
+// report.go and strictjson.go (the intake), body.go, listener.go,
+// clientnet.go and ratelimit.go (the defences), api.go and export.go (the
+// read API), serve.go (the HTTP servers), config.go (every default and
+// limit). Beside it:
+//
+//   - internal/httpx: the HTTP envelope (errors, JSON answers, query
+//     parameters, the route wrapper), which knows nothing of reports;
+//   - internal/ui: the dashboard, its charts, the cluster pages, their
+//     static files and the public view, which read through the read
+//     API and the store;
+//   - store: the storage interface and the stats, with store/sqlite and
+//     store/postgres passing one suite (store/storetest);
+//   - prometheus: the alert rules; cmd/usage-collector: the command.
 package collector

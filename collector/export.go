@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
@@ -34,8 +35,8 @@ const (
 	exportStall = 30 * time.Second
 )
 
-var errBusyExport = &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 10,
-	msg: fmt.Sprintf("%d exports are already being sent, try again later", maxExports)}
+var errBusyExport = &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonBusy, RetryAfter: 10,
+	Msg: fmt.Sprintf("%d exports are already being sent, try again later", maxExports)}
 
 // handleExport serves GET /api/reports.ndjson?day=YYYY-MM-DD: the stored
 // reports of that UTC day, one JSON object per line, streamed a page at a
@@ -43,7 +44,7 @@ var errBusyExport = &apiError{code: http.StatusServiceUnavailable, reason: reaso
 // gzip when the client accepts it. A client that takes nothing for
 // exportStall is cut off.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
-	if err := readOnly(r); err != nil {
+	if err := httpx.ReadOnly(r); err != nil {
 		return err
 	}
 	select {
@@ -55,11 +56,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query().Get("day")
 	d, err := time.Parse(time.DateOnly, v)
 	if err != nil {
-		return badParam(&paramError{"day", v, "a UTC day, YYYY-MM-DD"})
+		return httpx.InvalidParam("day", v, "a UTC day, YYYY-MM-DD")
 	}
 	day := store.DayKey(d)
 	if day > store.DayKey(s.cfg.Now()) {
-		return badParam(&paramError{"day", v, "today or an earlier day"})
+		return httpx.InvalidParam("day", v, "today or an earlier day")
 	}
 	// A day may be large: instead of one deadline for the whole answer,
 	// each write must go through within the stall timeout.
@@ -115,6 +116,7 @@ type progressWriter struct {
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
+	// A deadline is the network's, on the wall clock, not Config.Now.
 	p.rc.SetWriteDeadline(time.Now().Add(p.stall))
 	return p.w.Write(b)
 }

@@ -58,7 +58,7 @@ type fleetCollector struct {
 func newFleetCollector(s *Server) *fleetCollector {
 	return &fleetCollector{
 		s:       s,
-		started: time.Now(),
+		started: s.cfg.Now(),
 		every:   fleetRefreshEvery,
 		age:     prometheus.NewDesc("usage_fleet_age_seconds", "Seconds since the usage_fleet_* figures were computed (since the collector started, until they first are).", nil, nil),
 		active:  prometheus.NewDesc("usage_fleet_active", "Distinct servers or clusters whose last report is within the window.", []string{"kind", "window"}, nil),
@@ -90,7 +90,7 @@ func (f *fleetCollector) refresh() <-chan struct{} {
 	if f.running != nil {
 		return f.running
 	}
-	if f.cached != nil && time.Since(f.at) < f.every {
+	if f.cached != nil && f.s.cfg.Now().Sub(f.at) < f.every {
 		return alreadyDone
 	}
 	done := make(chan struct{})
@@ -117,7 +117,7 @@ func (f *fleetCollector) refresh() <-chan struct{} {
 			f.s.log.Warn("collector: fleet metrics: the figures could not be computed, the last ones stay", "err", err)
 			return
 		}
-		f.cached, f.at = st, time.Now()
+		f.cached, f.at = st, f.s.cfg.Now()
 	}()
 	return done
 }
@@ -132,10 +132,11 @@ func (f *fleetCollector) stats() (*store.Stats, time.Duration) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := f.s.cfg.Now()
 	if f.cached == nil {
-		return nil, time.Since(f.started)
+		return nil, now.Sub(f.started)
 	}
-	return f.cached, time.Since(f.at)
+	return f.cached, now.Sub(f.at)
 }
 
 // Collect implements prometheus.Collector.

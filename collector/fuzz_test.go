@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
@@ -46,9 +47,9 @@ func FuzzReportVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rep, err := s.verify(body, fuzzNow)
 		if err != nil {
-			var e *apiError
-			if !errors.As(err, &e) || e.code < 400 || e.code >= 500 || !slices.Contains(rejectReasons, e.reason) || e.msg == "" {
-				t.Fatalf("refusal %#v, want a 4xx apiError with a known reason", err)
+			var e *httpx.Error
+			if !errors.As(err, &e) || e.Code < 400 || e.Code >= 500 || !slices.Contains(rejectReasons, e.Reason) || e.Msg == "" {
+				t.Fatalf("refusal %#v, want a 4xx httpx.Error with a known reason", err)
 			}
 			return
 		}

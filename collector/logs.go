@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"context"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -41,23 +39,4 @@ func (l *logLimiter) allow(now time.Time) (bool, int) {
 	n := l.suppressed
 	l.suppressed = 0
 	return true, n
-}
-
-// logRejected logs a refused report with its reason, at warn level for
-// what points at a misconfigured reporter or the server itself and at info
-// for the rest, rate-limited.
-func (s *Server) logRejected(e *apiError) {
-	ok, held := s.logs.allow(time.Now())
-	if !ok {
-		return
-	}
-	level := slog.LevelInfo
-	if e.code >= 500 {
-		level = slog.LevelWarn
-	}
-	attrs := []any{"reason", e.reason, "status", e.code, "message", e.msg}
-	if held > 0 {
-		attrs = append(attrs, "suppressed", held)
-	}
-	s.log.Log(context.Background(), level, "collector: report rejected", attrs...)
 }

@@ -3,6 +3,8 @@ package collector
 import (
 	_ "embed"
 	"net/http"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 )
 
 // openapiDoc is the OpenAPI 3.1 document of the intake and the /api/*
@@ -14,8 +16,8 @@ import (
 var openapiDoc []byte
 
 // handleOpenAPI serves GET /api/openapi.yaml.
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
-	if err := readOnly(r); err != nil {
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	if err := httpx.ReadOnly(r); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/yaml")

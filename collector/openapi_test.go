@@ -493,13 +493,13 @@ func TestOpenAPIRoutes(t *testing.T) {
 	defer st.Close()
 	srv, base := serve(t, st, Config{Logger: quiet, Public: true})
 	routes := []string{srv.cfg.SessionPath, srv.cfg.ReportPath, "/healthz"}
-	for pattern := range srv.adminRoutes() {
-		if strings.HasPrefix(pattern, "/api/") {
-			routes = append(routes, pattern)
+	for _, rt := range srv.adminRoutes() {
+		if strings.HasPrefix(rt.Pattern, "/api/") {
+			routes = append(routes, rt.Pattern)
 		}
 	}
-	for pattern := range srv.publicRoutes() {
-		routes = append(routes, pattern)
+	for _, rt := range srv.publicRoutes() {
+		routes = append(routes, rt.Pattern)
 	}
 	sort.Strings(routes)
 	for _, r := range routes {

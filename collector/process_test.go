@@ -29,7 +29,7 @@ type proc = proctest.Proc
 
 // start runs a collector process on a loopback port over the SQLite file
 // db and waits until it listens.
-func start(t *testing.T, db string) *proc {
+func start(t testing.TB, db string) *proc {
 	t.Helper()
 	bin := os.Getenv("USAGE_COLLECTOR_TEST_BINARY")
 	if bin == "" {
@@ -39,7 +39,7 @@ func start(t *testing.T, db string) *proc {
 }
 
 // session opens a session at the collector at url.
-func session(t *testing.T, url, cluster, server string) string {
+func session(t testing.TB, url, cluster, server string) string {
 	t.Helper()
 	return proctest.Session(t, url, cluster, server)
 }

@@ -103,9 +103,3 @@ func (l *limiter) bucket(n netip.Prefix, scale float64, now time.Time) *bucket {
 	l.buckets[n] = l.lru.PushFront(b)
 	return b
 }
-
-func (l *limiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}

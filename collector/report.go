@@ -4,43 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
-
-// Rejection reasons, the label values of
-// usage_collector_reports_rejected_total.
-const (
-	reasonMethod       = "method"
-	reasonContentType  = "content_type"
-	reasonTooLarge     = "too_large"
-	reasonBusy         = "busy"
-	reasonClientBusy   = "client_busy"
-	reasonSlowBody     = "slow_body"
-	reasonBadJSON      = "bad_json"
-	reasonBadField     = "bad_field"
-	reasonBadToken     = "bad_token"
-	reasonExpiredToken = "expired_token"
-	reasonIDMismatch   = "id_mismatch"
-	reasonStale        = "stale"
-	reasonMalformed    = "stamp_malformed"
-	reasonVersion      = "stamp_version"
-	reasonWeak         = "stamp_weak"
-	reasonDate         = "stamp_date"
-	reasonResource     = "stamp_resource"
-	reasonInsufficient = "stamp_insufficient"
-	reasonStore        = "store_error"
-)
-
-var rejectReasons = []string{
-	reasonMethod, reasonContentType, reasonTooLarge, reasonBusy, reasonClientBusy, reasonSlowBody, reasonBadJSON, reasonBadField,
-	reasonBadToken, reasonExpiredToken, reasonIDMismatch, reasonStale, reasonMalformed, reasonVersion,
-	reasonWeak, reasonDate, reasonResource, reasonInsufficient, reasonStore,
-}
 
 // stampReasons maps hashcash's sentinel errors to reasons.
 var stampReasons = []struct {
@@ -55,15 +27,40 @@ var stampReasons = []struct {
 	{hashcash.ErrInsufficient, reasonInsufficient},
 }
 
+// reportRefused counts a refused report by reason, and logs it.
+func (s *Server) reportRefused(e *httpx.Error) {
+	s.metrics.rejected.WithLabelValues(e.Reason).Inc()
+	s.logRejected(e)
+}
+
+// logRejected logs a refused report with its reason, at warn level for
+// what points at a misconfigured reporter or the server itself and at info
+// for the rest, rate-limited.
+func (s *Server) logRejected(e *httpx.Error) {
+	ok, held := s.logs.allow(s.cfg.Now())
+	if !ok {
+		return
+	}
+	level := slog.LevelInfo
+	if e.Code >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"reason", e.Reason, "status", e.Code, "message", e.Msg}
+	if held > 0 {
+		attrs = append(attrs, "suppressed", held)
+	}
+	s.log.Log(context.Background(), level, "collector: report rejected", attrs...)
+}
+
 // handleReport verifies a report, cheapest check first, and stores it.
 // It answers 200 only once the report is committed (or was already: a
 // retry of a stored report); every rejection stores nothing.
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return methodNotAllowed("POST")
+		return httpx.MethodNotAllowed("POST")
 	}
-	if !isJSON(r) {
-		return fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
+	if !httpx.IsJSON(r) {
+		return httpx.Fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
 	}
 	body, release, err := s.readBody(w, r, s.cfg.MaxBody)
 	if err != nil {
@@ -88,17 +85,17 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.dups.Inc()
 		s.log.Debug("collector: report already stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID)
 	case errors.Is(err, store.ErrBusy):
-		return &apiError{code: http.StatusServiceUnavailable, reason: reasonBusy, retryAfter: 5,
-			msg: "the database is busy, try again later"}
+		return &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonBusy, RetryAfter: 5,
+			Msg: "the database is busy, try again later"}
 	case err != nil:
 		s.log.Error("collector: storing report", "err", err)
-		return &apiError{code: http.StatusServiceUnavailable, reason: reasonStore, retryAfter: 5,
-			msg: "cannot store the report, try again later"}
+		return &httpx.Error{Code: http.StatusServiceUnavailable, Reason: reasonStore, RetryAfter: 5,
+			Msg: "cannot store the report, try again later"}
 	default:
 		s.metrics.accepted.Inc()
 		s.log.Debug("collector: report stored", "cluster_id", rep.ClusterID, "server_id", rep.ServerID, "version", rep.Version)
 	}
-	return writeJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
+	return httpx.WriteJSON(w, http.StatusOK, usage.ReportReply{Status: http.StatusOK})
 }
 
 // verify decodes and checks a report body, and returns what to store.
@@ -110,36 +107,36 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
+		return nil, httpx.Fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
 	c, err := s.tokens.verify(req.Token, now)
 	if err != nil {
 		if errors.Is(err, errTokenExpired) {
-			return nil, fail(http.StatusUnauthorized, reasonExpiredToken, "session token expired")
+			return nil, httpx.Fail(http.StatusUnauthorized, reasonExpiredToken, "session token expired")
 		}
-		return nil, fail(http.StatusUnauthorized, reasonBadToken, "invalid session token")
+		return nil, httpx.Fail(http.StatusUnauthorized, reasonBadToken, "invalid session token")
 	}
 	if c.cluster != req.Data.ClusterID || c.server != req.Data.ServerID {
-		return nil, fail(http.StatusForbidden, reasonIDMismatch, "report IDs differ from the session's")
+		return nil, httpx.Fail(http.StatusForbidden, reasonIDMismatch, "report IDs differ from the session's")
 	}
 	if err := req.Data.Validate(); err != nil {
 		return nil, fieldError(err)
 	}
 	reported := time.Unix(req.Data.Time, 0)
 	if d := now.Sub(reported); d > s.cfg.Expiration || d < -s.cfg.Expiration {
-		return nil, fail(http.StatusBadRequest, reasonStale, "invalid time: more than %s from the server clock", s.cfg.Expiration)
+		return nil, httpx.Fail(http.StatusBadRequest, reasonStale, "invalid time: more than %s from the server clock", s.cfg.Expiration)
 	}
 	// Parse alone is cheap; hashing the data (up to MaxBody of extra) is
 	// not, so a garbage stamp is refused before it.
 	if len(req.Pow) > MaxStamp {
-		return nil, fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", MaxStamp)
+		return nil, httpx.Fail(http.StatusBadRequest, reasonMalformed, "invalid pow: longer than %d bytes", MaxStamp)
 	}
 	if _, err := hashcash.Parse(req.Pow); err != nil {
 		return nil, stampError(err)
 	}
 	hash, err := req.Data.Hash()
 	if err != nil {
-		return nil, fail(http.StatusBadRequest, reasonBadJSON, "cannot hash report data")
+		return nil, httpx.Fail(http.StatusBadRequest, reasonBadJSON, "cannot hash report data")
 	}
 	if _, err := hashcash.Verify(req.Pow, req.Token+hash, s.cfg.Bits, now); err != nil {
 		return nil, stampError(err)
@@ -167,15 +164,15 @@ func (s *Server) verify(body []byte, now time.Time) (*store.Report, error) {
 }
 
 // fieldError turns a *usage.FieldError into a 400 naming the field.
-func fieldError(err error) *apiError {
+func fieldError(err error) *httpx.Error {
 	var fe *usage.FieldError
 	if errors.As(err, &fe) {
-		return fail(http.StatusBadRequest, reasonBadField, "invalid %s: %s", fe.Field, fe.Reason)
+		return httpx.Fail(http.StatusBadRequest, reasonBadField, "invalid %s: %s", fe.Field, fe.Reason)
 	}
-	return fail(http.StatusBadRequest, reasonBadField, "%v", err)
+	return httpx.Fail(http.StatusBadRequest, reasonBadField, "%v", err)
 }
 
-func stampError(err error) *apiError {
+func stampError(err error) *httpx.Error {
 	reason := reasonMalformed
 	for _, sr := range stampReasons {
 		if errors.Is(err, sr.err) {
@@ -183,5 +180,5 @@ func stampError(err error) *apiError {
 			break
 		}
 	}
-	return fail(http.StatusBadRequest, reason, "invalid proof of work: %v", err)
+	return httpx.Fail(http.StatusBadRequest, reason, "invalid proof of work: %v", err)
 }

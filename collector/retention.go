@@ -6,16 +6,8 @@ import (
 	"time"
 )
 
-// Retention bounds of Config.Retention.
-const (
-	// DefaultRetention keeps a year of raw reports and a month to spare.
-	DefaultRetention = 400 * 24 * time.Hour
-	// MinRetention is the shortest retention. Replay protection lives in
-	// its own table and does not depend on retention.
-	MinRetention = time.Minute
-	// pruneEvery is how often RunRetention prunes after the first pass.
-	pruneEvery = time.Hour
-)
+// pruneEvery is how often RunRetention prunes after the first pass.
+const pruneEvery = time.Hour
 
 // Prune deletes the raw reports older than the retention, in small
 // batches, and returns how many it deleted. Every stats answer stays the
@@ -29,6 +21,8 @@ func (s *Server) Prune(ctx context.Context) (int64, error) {
 // collectors sharing a database spread their passes), until ctx ends.
 func (s *Server) RunRetention(ctx context.Context) {
 	for {
+		// The pass's duration and the wait between passes are wall
+		// time; what is pruned is decided by Config.Now (Prune).
 		start := time.Now()
 		n, err := s.Prune(ctx)
 		switch {

@@ -14,6 +14,7 @@ const saturationWindow = 10 * time.Second
 // lack of a shared resource (the body budget, the connection slots), and
 // why, for /healthz.
 type saturation struct {
+	now   func() time.Time // Config.Now
 	mu    sync.Mutex
 	last  time.Time
 	cause string
@@ -23,7 +24,7 @@ type saturation struct {
 func (s *saturation) mark(cause string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	if now.Sub(s.last) > saturationWindow {
 		s.n = 0
 	}
@@ -40,8 +41,3 @@ func (s *saturation) state(now time.Time) string {
 	}
 	return fmt.Sprintf("%d refused in the last %s, the last one: %s", s.n, saturationWindow, s.cause)
 }
-
-// saturated tells the collector that its intake refused a client for
-// lack of room outside the handler (the connection limit of [Server.Serve]
-// shed a connection), so that /healthz reports it.
-func (s *Server) saturated(cause string) { s.full.mark(cause) }

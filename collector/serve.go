@@ -134,7 +134,7 @@ func (s *Server) newFairListener(name string, ln net.Listener, maxConns, perClie
 	var refused, lastWarn atomic.Int64
 	fl.refused = func() {
 		n := refused.Add(1)
-		if now := time.Now().Unix(); now-lastWarn.Load() >= int64(refusedWarnEvery/time.Second) {
+		if now := s.cfg.Now().Unix(); now-lastWarn.Load() >= int64(refusedWarnEvery/time.Second) {
 			lastWarn.Store(now)
 			s.log.Warn("collector: connections refused: a client network is at its connection limit (MaxClientConns)",
 				"server", name, "max_client_conns", perClient, "refused_total", n)
@@ -142,6 +142,11 @@ func (s *Server) newFairListener(name string, ln net.Listener, maxConns, perClie
 	}
 	return fl
 }
+
+// saturated tells the collector that its intake refused a client for
+// lack of room outside the handler (the connection limit of [Server.Serve]
+// shed a connection), so that /healthz reports it.
+func (s *Server) saturated(cause string) { s.full.mark(cause) }
 
 // connState keeps the fair listener's waiting list and switches
 // keep-alive off near the connection limit.

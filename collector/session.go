@@ -5,21 +5,33 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/usage"
 )
 
+// sessionRefused counts a refused session request, as limited when the
+// rate limit refused it.
+func (s *Server) sessionRefused(e *httpx.Error) {
+	result := "rejected"
+	if e.Code == http.StatusTooManyRequests {
+		result = "limited"
+	}
+	s.metrics.sessions.WithLabelValues(result).Inc()
+}
+
+// handleSession issues a session token for a cluster and server ID.
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return methodNotAllowed("POST")
+		return httpx.MethodNotAllowed("POST")
 	}
-	if !isJSON(r) {
-		return fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
+	if !httpx.IsJSON(r) {
+		return httpx.Fail(http.StatusUnsupportedMediaType, reasonContentType, "Content-Type must be application/json")
 	}
 	now := s.cfg.Now()
 	if s.limiter != nil {
 		if ok, wait := s.limiter.allow(s.clientNet(r), now); !ok {
-			return &apiError{code: http.StatusTooManyRequests, reason: "limited", retryAfter: int(math.Ceil(wait.Seconds())),
-				msg: "too many sessions from this address"}
+			return &httpx.Error{Code: http.StatusTooManyRequests, Reason: "limited", RetryAfter: int(math.Ceil(wait.Seconds())),
+				Msg: "too many sessions from this address"}
 		}
 	}
 	body, release, err := s.readBody(w, r, maxSessionBody)
@@ -34,7 +46,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
+		return httpx.Fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
 	for _, id := range []struct{ field, v string }{{"cluster_id", req.ClusterID}, {"server_id", req.ServerID}} {
 		if err := usage.ValidateID(id.field, id.v); err != nil {
@@ -42,7 +54,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.metrics.sessions.WithLabelValues("issued").Inc()
-	return writeJSON(w, http.StatusOK, usage.SessionReply{
+	return httpx.WriteJSON(w, http.StatusOK, usage.SessionReply{
 		Token: s.tokens.issue(req.ClusterID, req.ServerID, now),
 		Bits:  s.cfg.Bits,
 	})

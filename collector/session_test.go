@@ -81,7 +81,7 @@ func TestLimiterBounded(t *testing.T) {
 	for i := range 1000 {
 		l.allow(netip.MustParsePrefix("10.0."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256)+"/32"), now.Add(time.Duration(i)*time.Hour))
 	}
-	if n := l.size(); n > 100 {
+	if n := len(l.buckets); n > 100 {
 		t.Errorf("limiter remembers %d addresses, want at most 100", n)
 	}
 }

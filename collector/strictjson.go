@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 )
 
 // maxKeys bounds the members of a request body's object, and of its
@@ -36,9 +38,9 @@ func checkKeys(body []byte) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	if err := objectKeys(d, 1); err != nil {
 		if errors.Is(err, errDuplicateKey) || errors.Is(err, errTooManyKeys) {
-			return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON: %v", err)
+			return httpx.Fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON: %v", err)
 		}
-		return fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
+		return httpx.Fail(http.StatusBadRequest, reasonBadJSON, "invalid JSON")
 	}
 	return nil
 }
@@ -65,7 +67,7 @@ func objectKeys(d *json.Decoder, depth int) error {
 		key, _ := tok.(string)
 		folded := foldKey(key)
 		if _, dup := seen[folded]; dup {
-			return errors.Join(errDuplicateKey, errors.New(echo(key)))
+			return errors.Join(errDuplicateKey, errors.New(httpx.Echo(key)))
 		}
 		if len(seen) == maxKeys {
 			return errTooManyKeys

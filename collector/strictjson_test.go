@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 )
 
 // keysBody is an object with n distinct keys of about 8 bytes each.
@@ -81,11 +83,11 @@ func FuzzCheckKeys(f *testing.F) {
 		for _, nested := range []bool{false, true} {
 			got := ""
 			if err := checkKeys(obj[nested]); err != nil {
-				var ae *apiError
-				if !errors.As(err, &ae) || ae.code != http.StatusBadRequest {
+				var ae *httpx.Error
+				if !errors.As(err, &ae) || ae.Code != http.StatusBadRequest {
 					t.Fatalf("refusal %#v, want a 400", err)
 				}
-				got = ae.msg
+				got = ae.Msg
 			}
 			if !strings.Contains(got, want) || (want == "") != (got == "") {
 				t.Fatalf("keys %q (in data: %v): got %q, want %q", keys, nested, got, want)
@@ -164,5 +166,34 @@ func BenchmarkVerifyHostile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDuplicateKeysRefused: a body naming a member twice, in any case, is
+// refused and stores nothing.
+func TestDuplicateKeysRefused(t *testing.T) {
+	e := newEnv(t, Config{})
+	tok := e.session("dup-c", "dup-s")
+	rep := validReport(t, tok, "dup-c", "dup-s", testBits)
+	valid, _ := json.Marshal(rep)
+	data, _ := json.Marshal(rep.Data)
+	dataStr := string(data)
+	for _, tc := range []struct{ path, body string }{
+		{"/report", `{"token":"garbage","TOKEN":` + strings.TrimPrefix(string(valid), `{"token":`)},
+		{"/report", strings.Replace(string(valid), `{"token":`, `{"Token":"garbage","token":`, 1)},
+		{"/report", strings.Replace(string(valid), `{"token":`, `{"to\u212aen":"garbage","token":`, 1)}, // KELVIN SIGN folds to k
+		{"/report", strings.Replace(string(valid), dataStr, strings.Replace(dataStr, `{`, `{"VERSION":"9.9.9",`, 1), 1)},
+		{"/session", `{"cluster_id":"a","server_id":"s","CLUSTER_ID":"b"}`},
+	} {
+		code, m, _ := e.post(tc.path, tc.body)
+		if code != 400 || !strings.Contains(m["message"].(string), "duplicate key") {
+			t.Errorf("%s %.60s…: got %d %v, want 400 duplicate key", tc.path, tc.body, code, m)
+		}
+	}
+	if n := e.reports(); n != 0 {
+		t.Errorf("%d reports stored, want 0", n)
+	}
+	if code, m, _ := e.post("/report", valid); code != 200 {
+		t.Errorf("the report itself: got %d %v, want 200", code, m)
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package ui
 
 import (
 	"bytes"
@@ -11,14 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/httpx"
 	"github.com/krakend-usage/krakend-usage/collector/store"
 )
 
-// The public view (Config.Public): GET /public and /public/stats.json on
-// the intake. It shows the public figures of store.PublicSnapshot: those
-// of the last complete UTC day, established clusters only, every count
-// rounded down to a multiple of k, no value of fewer than k clusters by
-// name, no cluster or server ID, no per-cluster row.
+// The public view: GET /public, /public/stats.json and the page's style
+// sheet, served on the intake to anyone, without the admin token. It
+// shows the figures of store.PublicSnapshot: those of the last complete
+// UTC day, established clusters only, every count rounded down to a
+// multiple of k, no value of fewer than k clusters by name, no cluster
+// or server ID, no per-cluster row.
 
 // publicAnswer is the public view of one day, JSON and page, with their
 // ETags.
@@ -28,14 +30,15 @@ type publicAnswer struct {
 	jsonTag, pageTag string
 }
 
-// publicCache keeps the public view of the day; a request meanwhile
+// publicView keeps the public view of the day; a request meanwhile
 // waits for the one computing it.
-type publicCache struct {
+type publicView struct {
+	cfg Config
 	mu  sync.Mutex
 	cur *publicAnswer
 }
 
-// publicPage is what the page template reads.
+// publicPage is what the page template's tables read.
 type publicPage struct {
 	*store.Public
 	Title string
@@ -56,19 +59,20 @@ var publicTmpl = template.Must(template.New("public.html").Funcs(template.FuncMa
 	},
 }).ParseFS(staticFS, "static/public.html"))
 
-// publicRoutes are the public view's routes (Config.Public), served on
-// the intake without the admin token.
-func (s *Server) publicRoutes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"/public":            s.route("public", s.handlePublic(false)),
-		"/public/stats.json": s.route("public", s.handlePublic(true)),
-		"/public/public.css": s.route("public", s.handlePublicCSS),
+// PublicRoutes are the public view's routes, for the intake, open to
+// anyone. They share one cache of the view.
+func (p *Pages) PublicRoutes() []httpx.Route {
+	v := &publicView{cfg: p.cfg}
+	return []httpx.Route{
+		{Pattern: "/public", Name: "public", Handle: v.handlePublic(false)},
+		{Pattern: "/public/stats.json", Name: "public", Handle: v.handlePublic(true)},
+		{Pattern: "/public/public.css", Name: "public", Handle: handlePublicCSS},
 	}
 }
 
 // handlePublicCSS serves the public page's style sheet.
-func (s *Server) handlePublicCSS(w http.ResponseWriter, r *http.Request) error {
-	if err := readOnly(r); err != nil {
+func handlePublicCSS(w http.ResponseWriter, r *http.Request) error {
+	if err := httpx.ReadOnly(r); err != nil {
 		return err
 	}
 	css, _ := staticFS.ReadFile("static/public.css")
@@ -83,27 +87,31 @@ func etag(b []byte) string {
 	return `"` + hex.EncodeToString(h[:12]) + `"`
 }
 
-func (s *Server) publicAnswer(r *http.Request) (*publicAnswer, error) {
-	c := s.public
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := s.cfg.Now()
+// errUnavailable answers a public view the store could not compute.
+var errUnavailable = httpx.Unavailable("database unavailable")
+
+// publicAnswer returns the public view of the current day, computed by
+// the day's first request.
+func (v *publicView) publicAnswer(r *http.Request) (*publicAnswer, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.cfg.Now()
 	day := store.PublicDay(now)
-	if c.cur != nil && c.cur.day == day {
-		return c.cur, nil
+	if v.cur != nil && v.cur.day == day {
+		return v.cur, nil
 	}
-	p, js, err := store.PublicSnapshot(r.Context(), s.store, now, store.PublicOptions{
-		MinClusters: s.cfg.PublicMinClusters, EstablishedDays: s.cfg.PublicEstablishedDays})
+	pub, js, err := store.PublicSnapshot(r.Context(), v.cfg.Store, now, store.PublicOptions{
+		MinClusters: v.cfg.MinClusters, EstablishedDays: v.cfg.EstablishedDays})
 	if err != nil {
-		s.log.Error("collector: public figures", "err", err)
+		v.cfg.Log.Error("collector: public figures", "err", err)
 		return nil, errUnavailable
 	}
 	var page bytes.Buffer
-	if err := publicTmpl.Execute(&page, p); err != nil {
+	if err := publicTmpl.Execute(&page, pub); err != nil {
 		return nil, fmt.Errorf("public page: %w", err)
 	}
-	c.cur = &publicAnswer{day: day, json: js, page: page.Bytes(), jsonTag: etag(js), pageTag: etag(page.Bytes())}
-	return c.cur, nil
+	v.cur = &publicAnswer{day: day, json: js, page: page.Bytes(), jsonTag: etag(js), pageTag: etag(page.Bytes())}
+	return v.cur, nil
 }
 
 // publicMaxAge is how long a public answer may be cached at now: until
@@ -114,12 +122,12 @@ func publicMaxAge(now time.Time) int {
 }
 
 // handlePublic serves /public and /public/stats.json.
-func (s *Server) handlePublic(asJSON bool) handler {
+func (v *publicView) handlePublic(asJSON bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := readOnly(r); err != nil {
+		if err := httpx.ReadOnly(r); err != nil {
 			return err
 		}
-		a, err := s.publicAnswer(r)
+		a, err := v.publicAnswer(r)
 		if err != nil {
 			return err
 		}
@@ -128,7 +136,7 @@ func (s *Server) handlePublic(asJSON bool) handler {
 			body, tag, ctype = a.json, a.jsonTag, "application/json"
 		}
 		h := w.Header()
-		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", publicMaxAge(s.cfg.Now())))
+		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", publicMaxAge(v.cfg.Now())))
 		h.Set("ETag", tag)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if !asJSON {

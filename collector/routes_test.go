@@ -2,6 +2,7 @@ package collector
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -231,4 +232,54 @@ func TestAdminRoutesPrivate(t *testing.T) {
 			t.Errorf("session on the intake: %d", code)
 		}
 	})
+}
+
+// TestAdminTokenAnyLength: tokens of every length but the right one are
+// refused. The comparison is of SHA-256 digests, of one length whatever
+// was sent, so how long the refusal takes does not depend on how close
+// the length was (subtle.ConstantTimeCompare returns at once on a length
+// mismatch).
+func TestAdminTokenAnyLength(t *testing.T) {
+	e := newEnv(t, Config{AdminToken: "let-me-in"})
+	for _, tok := range []string{"", "l", "let-me-i", "let-me-inn", strings.Repeat("x", 4096)} {
+		req, _ := http.NewRequest("GET", e.ts.URL+"/api/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("token of %d bytes: got %d, want 401", len(tok), resp.StatusCode)
+		}
+	}
+}
+
+// TestDashboardErrorsAreHTML: a dashboard page that fails answers an HTML
+// page a browser shows; /api/* keeps answering JSON.
+func TestDashboardErrorsAreHTML(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, tc := range []struct {
+		path, ctype string
+		code        int
+	}{
+		{"/clusters/unknown-id", "text/html", 404},
+		{"/clusters/%3Cscript%3E", "text/html", 404},
+		{"/clusters?after=bad", "text/html", 400},
+		{"/?days=0", "text/html", 400},
+		{"/api/clusters/unknown-id", "application/json", 404},
+	} {
+		resp, err := http.Get(e.ts.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("%s: %d %s, want %d %s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.code, tc.ctype)
+		}
+		if tc.ctype == "text/html" && (!strings.Contains(string(b), "<h1>") || strings.Contains(string(b), "<script>")) {
+			t.Errorf("%s: page %q, want an HTML page with the input escaped", tc.path, b)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package collector
+package ui
 
 import (
 	"fmt"
@@ -25,7 +25,16 @@ type distributionRow struct {
 	Name, N, P50, P90, P99 string
 }
 
-func insightCharts(d *dashboard, st *store.Stats) {
+// insights are the charts and tables of those answers.
+type insights struct {
+	FeaturesWeekly  columnChart
+	Channels        barChart
+	FeatureVersions []featureVersionsRow
+	Distributions   []distributionRow
+}
+
+func insightCharts(st *store.Stats) insights {
+	var d insights
 	var weeks []string
 	lines := []series{}
 	for i, w := range st.FeaturesWeekly {
@@ -72,6 +81,7 @@ func insightCharts(d *dashboard, st *store.Stats) {
 		d.Distributions = append(d.Distributions, distributionRow{Name: x.name, N: plural(x.p.N, "cluster"),
 			P50: fmt.Sprint(x.p.P50), P90: fmt.Sprint(x.p.P90), P99: fmt.Sprint(x.p.P99)})
 	}
+	return d
 }
 
 // uptime formats seconds the short way: 40s, 50m, 3h, 20d.
