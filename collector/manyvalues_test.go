@@ -2,21 +2,16 @@ package collector
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
-	"github.com/krakend-usage/krakend-usage/collector/store/postgres"
-	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
-	"github.com/krakend-usage/krakend-usage/collector/store/storetest"
 )
 
 // manyVersions is how many distinct versions the tests below report in
@@ -106,54 +101,14 @@ func TestStatsBoundedManyVersions(t *testing.T) {
 // answer allocates, the process's peak RSS (the whole benchmark process,
 // collector and load alike) and the database's size.
 func BenchmarkStatsManyVersions(b *testing.B) {
-	b.Run("sqlite", func(b *testing.B) {
-		path := filepath.Join(b.TempDir(), "usage.db")
-		st, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		benchManyVersions(b, st, func() int64 {
-			// The database proper: the WAL is copied back first.
-			if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-				b.Fatal(err)
-			}
-			fi, err := os.Stat(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return fi.Size()
-		})
-	})
-	b.Run("postgres", func(b *testing.B) {
-		if os.Getenv(storetest.PostgresEnv) == "" {
-			b.Skip("PostgreSQL benchmark skipped: set " + storetest.PostgresEnv)
-		}
-		dsn := storetest.PostgresDSN(b)
-		st, err := postgres.Open(context.Background(), dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		benchManyVersions(b, st, func() int64 { return pgSize(b, db) })
-	})
+	onBenchBackends(b, "", benchManyVersions)
 }
 
-func benchManyVersions(b *testing.B, st store.Store, dbSize func() int64) {
+func benchManyVersions(b *testing.B, be benchBackend) {
 	t0 := time.Now()
-	insertManyVersions(b, st, manyVersions, time.Now())
+	insertManyVersions(b, be.store, manyVersions, time.Now())
 	b.Logf("stored %d reports of distinct versions in %s", manyVersions, time.Since(t0).Round(time.Millisecond))
-	ts := benchServer(b, st)
+	ts := benchServer(b, be.store)
 	var size, alloc int64
 	for b.Loop() {
 		size, alloc = getStats(b, ts.URL)
@@ -161,5 +116,5 @@ func benchManyVersions(b *testing.B, st store.Store, dbSize func() int64) {
 	b.ReportMetric(float64(size), "answer-bytes")
 	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MB/op")
 	b.ReportMetric(float64(peakRSS(b, os.Getpid()))/(1<<20), "peak-RSS-MB")
-	b.ReportMetric(float64(dbSize())/(1<<20), "db-MB")
+	b.ReportMetric(float64(be.size())/(1<<20), "db-MB")
 }

@@ -42,25 +42,47 @@ func scaleFromEnv(b *testing.B) storetest.Scale {
 // PostgreSQL seeded by bulk SQL (see storetest.SeedScale).
 func BenchmarkStatsScale(b *testing.B) {
 	sc := scaleFromEnv(b)
+	onBenchBackends(b, "&_pragma=synchronous(OFF)", func(b *testing.B, be benchBackend) {
+		benchScale(b, be, sc)
+	})
+}
+
+// benchBackend is one fresh database for a benchmark: the store on it, a
+// second handle for bulk SQL, its dialect, and its size on disk.
+type benchBackend struct {
+	store   store.Store
+	db      *sql.DB
+	dialect string
+	size    func() int64
+}
+
+// onBenchBackends runs fn on a fresh SQLite file and, when
+// USAGE_TEST_POSTGRES_DSN is set, on a fresh PostgreSQL schema.
+// sqlitePragmas are added to the second handle's SQLite DSN.
+func onBenchBackends(b *testing.B, sqlitePragmas string, fn func(*testing.B, benchBackend)) {
 	b.Run("sqlite", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "usage.db")
 		st, err := sqlite.Open(context.Background(), path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=busy_timeout(60000)")
+		b.Cleanup(func() { st.Close() })
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(60000)"+sqlitePragmas)
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchScale(b, st, db, "sqlite", sc, func() int64 {
-			var n int64
-			for _, p := range []string{path, path + "-wal"} {
-				if fi, err := os.Stat(p); err == nil {
-					n += fi.Size()
-				}
+		b.Cleanup(func() { db.Close() })
+		fn(b, benchBackend{store: st, db: db, dialect: "sqlite", size: func() int64 {
+			// The database proper: the WAL is copied back first.
+			if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				b.Fatal(err)
 			}
-			return n
-		})
+			fi, err := os.Stat(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return fi.Size()
+		}})
 	})
 	b.Run("postgres", func(b *testing.B) {
 		if os.Getenv(storetest.PostgresEnv) == "" {
@@ -71,32 +93,24 @@ func BenchmarkStatsScale(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(func() { st.Close() })
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchScale(b, st, db, "postgres", sc, func() int64 { return pgSize(b, db) })
+		b.Cleanup(func() { db.Close() })
+		fn(b, benchBackend{store: st, db: db, dialect: "postgres", size: func() int64 { return pgSize(b, db) }})
 	})
 }
 
-func pgSize(b *testing.B, db *sql.DB) int64 {
-	var n int64
-	if err := db.QueryRow(`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
-		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
-	return n
-}
-
-func benchScale(b *testing.B, st store.Store, db *sql.DB, dialect string, sc storetest.Scale, size func() int64) {
-	b.Cleanup(func() { db.Close(); st.Close() })
+func benchScale(b *testing.B, be benchBackend, sc storetest.Scale) {
 	start := time.Now()
-	if err := storetest.SeedScale(context.Background(), db, dialect, sc); err != nil {
+	if err := storetest.SeedScale(context.Background(), be.db, be.dialect, sc); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%s: seeded %d reports, %d servers, %d clusters in %s; database %d MB", dialect, sc.Reports, sc.Servers, sc.Clusters,
-		time.Since(start).Round(time.Second), size()>>20)
-	ts := benchServer(b, st)
+	b.Logf("%s: seeded %d reports, %d servers, %d clusters in %s; database %d MB", be.dialect, sc.Reports, sc.Servers, sc.Clusters,
+		time.Since(start).Round(time.Second), be.size()>>20)
+	ts := benchServer(b, be.store)
 	var page store.ClusterPage
 	deep := ""
 	for range 3 { // a cursor a few pages in
@@ -136,4 +150,14 @@ func getJSONB(b *testing.B, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// pgSize is the size of the tables of the connection's schema.
+func pgSize(b *testing.B, db *sql.DB) int64 {
+	var n int64
+	if err := db.QueryRow(`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
