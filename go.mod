@@ -7,9 +7,10 @@ require (
 	github.com/krakend/krakend-flexibleconfig/v2 v2.3.0
 	github.com/krakend/krakend-koanf v0.0.0-20251111142508-ab36eebbcf9b
 	github.com/luraproject/lura/v2 v2.14.1
-	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/mod v0.32.0
 )
+
+require go.yaml.in/yaml/v3 v3.0.4 // indirect
 
 require (
 	github.com/Masterminds/goutils v1.1.1 // indirect

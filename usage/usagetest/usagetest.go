@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -402,4 +403,16 @@ func (c *Collector) WaitReports(t testing.TB, n int, timeout time.Duration) []Re
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// String returns the request as text: its method and URL, its header
+// lines and its body, for a test that checks that something never reaches
+// a collector, and for failure messages.
+func (r Request) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL)
+	r.Header.Write(&b)
+	b.WriteString("\n")
+	b.Write(r.Body)
+	return b.String()
 }
