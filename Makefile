@@ -119,9 +119,10 @@ check-dist:
 ## targets: rewrites every release's pins from the root go.mod (after a
 ## change there) and the release's go.sum in testdata
 targets:
+	@$(GO) build -C internal/cmd/addrelease -o $(abspath $(BUILD))/addrelease .
 	@set -e; for r in $(RELEASES); do \
 		g=$$(targets/releases.sh go $$r); \
-		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
+		$(BUILD)/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
 	done
 
 ## check-targets: fails when a release's pins are not what make targets
