@@ -1,5 +1,6 @@
 # Every Go module in the repository: the root (library + gateway extension)
-# and the nested ones (collector, compat tests and benchmarks).
+# and the nested ones (usage, lura3, collector, the real-gateway suites of
+# e2e, compat tests and benchmarks, the addrelease tool).
 MODULES := $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './build/*' | sort))
 GO      ?= go
 BUILD   := build
