@@ -18,7 +18,7 @@ import (
 func TestSessionRetriedWithBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Session = func(n int, w http.ResponseWriter) bool {
+		c.HandleSession = func(n int, w http.ResponseWriter) bool {
 			if n <= 3 {
 				http.Error(w, "down", http.StatusServiceUnavailable)
 				return true
@@ -83,7 +83,7 @@ func TestBackoffJitterBounds(t *testing.T) {
 func TestReport5xxRetriedWithExtraUntilAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			if n <= 2 {
 				http.Error(w, "boom", http.StatusInternalServerError)
 				return true
@@ -124,7 +124,7 @@ func TestReport429RetryAfter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := usagetest.NewUnstartedCollector(t, 8)
-				c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+				c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 					if n == 1 {
 						if tt.header != "" {
 							w.Header().Set("Retry-After", tt.header)

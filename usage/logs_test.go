@@ -59,7 +59,7 @@ func TestLogsOneWarningPerOutage(t *testing.T) {
 func TestLogsStreakOfReportFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
 			switch n {
 			case 1, 2, 5:
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -104,7 +104,7 @@ func TestLogsStreakOfReportFailures(t *testing.T) {
 func TestLogsHTMLErrorPage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Session = func(_ int, w http.ResponseWriter) bool {
+		c.HandleSession = func(_ int, w http.ResponseWriter) bool {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte("<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body>\n" +
@@ -136,7 +136,7 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 func TestLogsRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
 			switch n {
 			case 1:
 				w.WriteHeader(http.StatusUnauthorized)

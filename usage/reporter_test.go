@@ -171,7 +171,7 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 func TestRepliesAreCapped(t *testing.T) {
 	t.Parallel()
 	c := usagetest.NewCollector(t, 8)
-	c.Session = func(n int, w http.ResponseWriter) bool {
+	c.HandleSession = func(n int, w http.ResponseWriter) bool {
 		if n == 1 {
 			// Far over the cap; a client without one would take it as a token.
 			io.WriteString(w, `{"token":"`+strings.Repeat("x", 4<<20)+`"}`)

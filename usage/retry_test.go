@@ -19,7 +19,7 @@ import (
 func TestRetryResendsIdenticalReport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			switch {
 			case n == 2: // the answer is lost: the request times out
 				time.Sleep(time.Minute)
@@ -76,7 +76,7 @@ func TestRetryResendsIdenticalReport(t *testing.T) {
 func TestRetryAfterRefusalIsFresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			switch n {
 			case 1:
 				http.Error(w, "token expired", http.StatusUnauthorized)

@@ -48,7 +48,7 @@ func TestReportRefusedAuthOpensNewSession(t *testing.T) {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := usagetest.NewUnstartedCollector(t, 8)
-				c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+				c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 					if rr.Token == "token1" {
 						w.WriteHeader(code)
 						return true
@@ -72,7 +72,7 @@ func TestReportRefusedAuthOpensNewSession(t *testing.T) {
 func TestReport4xxIsFinal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Report = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			if n == 1 {
 				http.Error(w, `{"status":400,"message":"bad stamp"}`, http.StatusBadRequest)
 				return true
@@ -95,7 +95,7 @@ func TestReport4xxIsFinal(t *testing.T) {
 func TestTimeoutBoundsRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := usagetest.NewUnstartedCollector(t, 8)
-		c.Session = func(n int, w http.ResponseWriter) bool {
+		c.HandleSession = func(n int, w http.ResponseWriter) bool {
 			time.Sleep(time.Minute) // an answer nobody waits for
 			return true
 		}

@@ -59,13 +59,13 @@ type Collector struct {
 	// and reports are recorded, then relayed to it, and its answer is the
 	// answer; a report counts as accepted when it answered 200.
 	Upstream string
-	// Session, when set, may answer the n-th session request (from 1)
-	// itself, returning true; returning false lets the collector answer.
-	Session func(n int, w http.ResponseWriter) bool
-	// Report, when set, may answer the n-th report (from 1) itself,
+	// HandleSession, when set, may answer the n-th session request (from
+	// 1) itself, returning true; returning false lets the collector answer.
+	HandleSession func(n int, w http.ResponseWriter) bool
+	// HandleReport, when set, may answer the n-th report (from 1) itself,
 	// returning true; returning false lets the collector verify and answer
 	// it. It may change the report before the collector verifies it.
-	Report func(n int, w http.ResponseWriter, r *usage.ReportRequest) bool
+	HandleReport func(n int, w http.ResponseWriter, r *usage.ReportRequest) bool
 	// OnRequest, when set, is called for every request made through
 	// Client, also while the collector is unreachable.
 	OnRequest func()
@@ -91,7 +91,7 @@ type Request struct {
 	Body   []byte
 }
 
-// Session is one session request the collector answered with a token.
+// Session is one session request the collector received.
 type Session struct {
 	usage.SessionRequest
 	Time time.Time
@@ -266,7 +266,7 @@ func (c *Collector) session(w http.ResponseWriter, r *http.Request, body []byte)
 	c.sessions = append(c.sessions, s)
 	n := len(c.sessions)
 	c.mu.Unlock()
-	if c.Session != nil && c.Session(n, w) {
+	if c.HandleSession != nil && c.HandleSession(n, w) {
 		return
 	}
 	c.mu.Lock()
@@ -301,7 +301,7 @@ func (c *Collector) report(w http.ResponseWriter, r *http.Request, body []byte) 
 		accepted = c.relay(w, r, body)
 		return
 	}
-	if c.Report != nil && c.Report(n, w, &in) {
+	if c.HandleReport != nil && c.HandleReport(n, w, &in) {
 		return
 	}
 	if msg := c.verify(&in); msg != "" {
@@ -368,7 +368,8 @@ func (c *Collector) Requests() []Request {
 	return append([]Request(nil), c.requests...)
 }
 
-// Sessions returns the session requests answered so far, in order.
+// Sessions returns the session requests received so far, in order (with
+// Upstream set, those the upstream collector accepted).
 func (c *Collector) Sessions() []Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
