@@ -23,15 +23,35 @@ import (
 	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
-// FreePort returns a loopback port nobody listens on at the moment.
+// ports are the ports FreePort handed out in this test binary.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// FreePort returns a loopback port nobody listens on at the moment, and
+// that it has not returned before in this test binary: parallel tests
+// that each start a gateway between choosing its port and binding it get
+// different ones.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		portsMu.Lock()
+		fresh := !ports[p]
+		ports[p] = true
+		portsMu.Unlock()
+		if fresh {
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no loopback port that was not handed out already")
+	return 0
 }
 
 // RequireKrakenD reports whether USAGE_TEST_REQUIRE_KRAKEND is set, as
