@@ -1,5 +1,6 @@
 # Every Go module in the repository: the root (library + gateway extension)
-# and the nested ones (collector, compat tests and benchmarks).
+# and the nested ones (usage, lura3, collector, the real-gateway suites of
+# e2e, compat tests and benchmarks, the addrelease tool).
 MODULES := $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './build/*' | sort))
 GO      ?= go
 BUILD   := build
@@ -119,9 +120,10 @@ check-dist:
 ## targets: rewrites every release's pins from the root go.mod (after a
 ## change there) and the release's go.sum in testdata
 targets:
+	@$(GO) build -C internal/cmd/addrelease -o $(abspath $(BUILD))/addrelease .
 	@set -e; for r in $(RELEASES); do \
 		g=$$(targets/releases.sh go $$r); \
-		$(GO) run ./internal/cmd/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
+		$(BUILD)/addrelease -release $$r -go $$g -sum testdata/krakend-ce-v$$r.go.sum; \
 	done
 
 ## check-targets: fails when a release's pins are not what make targets

@@ -1,40 +1,23 @@
 package krakendusage
 
 import (
-	"bytes"
 	"context"
-	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 
 	"github.com/luraproject/lura/v2/config"
 	"github.com/luraproject/lura/v2/logging"
 )
 
-// syncBuffer is a log sink that can be read while it is written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger(t *testing.T) (logging.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger(t *testing.T) (logging.Logger, *usagetest.Log) {
+	buf := &usagetest.Log{}
 	l, err := logging.NewLogger("DEBUG", buf, "")
 	if err != nil {
 		t.Fatal(err)
@@ -87,16 +70,16 @@ func TestNewFallsThroughSilently(t *testing.T) {
 }
 
 func TestNewReports(t *testing.T) {
-	col := newTestCollector(t, 20)
+	col := usagetest.NewCollector(t, 20)
 	l, buf := testLogger(t)
 	cfg := serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "100ms"})
 	stop := runServer(t, l, cfg)
-	reports := col.waitReports(t, 2, 30*time.Second)
+	reports := col.WaitReports(t, 2, 30*time.Second)
 	stop()
 
 	hash, _ := ConfigDigest(cfg)
 	wantCluster, wantServer := ClusterID(hash), ServerID(krakend.InstanceIdentity(), cfg.Port)
-	sessions, _, _, _ := col.snapshot()
+	sessions := col.Sessions()
 	if len(sessions) != 1 || sessions[0].ClusterID != wantCluster || sessions[0].ServerID != wantServer {
 		t.Errorf("got sessions %+v, want one for %s %s", sessions, wantCluster, wantServer)
 	}
@@ -123,16 +106,16 @@ func TestNewReports(t *testing.T) {
 }
 
 func TestNewStopsWithServer(t *testing.T) {
-	col := newTestCollector(t, 8)
+	col := usagetest.NewCollector(t, 8)
 	l, _ := testLogger(t)
 	stop := runServer(t, l, serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "50ms", "hash_bits": 8}))
-	col.waitReports(t, 1, 30*time.Second)
+	col.WaitReports(t, 1, 30*time.Second)
 	stop()
 	// Reporter stopped: after a request in flight settles, nothing more arrives.
 	time.Sleep(100 * time.Millisecond)
-	_, before, _, _ := col.snapshot()
+	before := col.Reports()
 	time.Sleep(300 * time.Millisecond)
-	if _, after, _, _ := col.snapshot(); len(after) != len(before) {
+	if after := col.Reports(); len(after) != len(before) {
 		t.Errorf("got %d reports after the server stopped", len(after)-len(before))
 	}
 }
@@ -147,20 +130,22 @@ func TestBadConfigKeepsServer(t *testing.T) {
 }
 
 func TestPrivacy(t *testing.T) {
-	col := newTestCollector(t, 20)
+	col := usagetest.NewCollector(t, 20)
 	l, _ := testLogger(t)
 	cfg := serviceWith(t, map[string]interface{}{"url": col.URL, "report_lapse": "50ms", "user_agent": "test"})
-	markerHeaderParsed(t, cfg)
+	testenv.MarkerHeaderParsed(t, cfg)
 	stop := runServer(t, l, cfg)
-	col.waitReports(t, 2, 30*time.Second)
+	col.WaitReports(t, 2, 30*time.Second)
 	stop()
-	_, reports, raw, _ := col.snapshot()
+	reports, raw := col.Reports(), col.Requests()
 	var all []string
-	all = append(all, raw...)
+	for _, r := range raw {
+		all = append(all, r.String())
+	}
 	for _, r := range reports {
 		all = append(all, string(r.Data.Extra)) // base64 in the raw body
 	}
-	secrets := privacyMarkers
+	secrets := testenv.PrivacyMarkers
 	if host, _ := os.Hostname(); len(host) >= 8 { // shorter ones match random stamp salts
 		secrets = append(secrets, host)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 )
 
 func TestConfigFileFromArgs(t *testing.T) {
@@ -55,7 +57,7 @@ func TestGatewayConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(exampleTestConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ReadGatewayConfig([]string{"gateway", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"gateway", "-c", file}, testenv.NoEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,17 +67,14 @@ func TestGatewayConfig(t *testing.T) {
 	if h1 != h2 || cfg.Port != 8080 {
 		t.Errorf("got hash %s port %d, want %s 8080", h1, cfg.Port, h2)
 	}
-	cfg, err = ReadGatewayConfig([]string{"gateway", "-c", file, "-p", "9999"}, noEnv)
+	cfg, err = ReadGatewayConfig([]string{"gateway", "-c", file, "-p", "9999"}, testenv.NoEnv)
 	if err != nil || cfg.Port != 9999 {
 		t.Errorf("got port %d, %v; want 9999", cfg.Port, err)
 	}
-	if _, err := ReadGatewayConfig([]string{"gateway", "-c", file + ".missing"}, noEnv); err == nil {
+	if _, err := ReadGatewayConfig([]string{"gateway", "-c", file + ".missing"}, testenv.NoEnv); err == nil {
 		t.Error("got no error for a missing file")
 	}
 }
-
-// noEnv is a getenv with nothing set.
-func noEnv(string) string { return "" }
 
 // writeFile writes content to name in a new temporary directory.
 func writeFile(t *testing.T, name, content string) string {
@@ -104,7 +103,7 @@ endpoints:
       - host: ["http://localhost:19"]
         url_pattern: /b
 `)
-	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, testenv.NoEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +117,11 @@ endpoints:
 func TestGatewayConfigEnvOverride(t *testing.T) {
 	file := writeFile(t, "krakend.json", exampleTestConfig)
 	t.Setenv("KRAKEND_PORT", "9090")
-	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, testenv.NoEnv)
 	if err != nil || cfg.Port != 9090 {
 		t.Errorf("got port %d, %v; want 9090 from KRAKEND_PORT", cfg.Port, err)
 	}
-	cfg, err = ReadGatewayConfig([]string{"krakend", "run", "-c", file, "-p", "9999"}, noEnv)
+	cfg, err = ReadGatewayConfig([]string{"krakend", "run", "-c", file, "-p", "9999"}, testenv.NoEnv)
 	if err != nil || cfg.Port != 9999 {
 		t.Errorf("got port %d, %v; want 9999 from -p", cfg.Port, err)
 	}
@@ -161,7 +160,7 @@ func TestGatewayConfigFlexible(t *testing.T) {
 		t.Errorf("NewConfigParser did not write FC_OUT: %v", err)
 	}
 	// Without FC_ENABLE the template is not valid JSON.
-	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-c", tmpl}, noEnv); err == nil {
+	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-c", tmpl}, testenv.NoEnv); err == nil {
 		t.Error("a template parsed without FC_ENABLE")
 	}
 }
@@ -180,7 +179,7 @@ func TestGatewayConfigVersions(t *testing.T) {
 	digests := map[int]string{}
 	for _, version := range []int{3, 4} {
 		file := writeFile(t, "krakend.json", fmt.Sprintf(`{"version": %d`, version)+body)
-		cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+		cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, testenv.NoEnv)
 		if err != nil {
 			t.Fatalf("version %d: %v", version, err)
 		}
@@ -196,7 +195,7 @@ func TestGatewayConfigVersions(t *testing.T) {
 			t.Errorf("version %d: got %d endpoints, %d backends; want 1, 1", version, p.Endpoints, p.Backends)
 		}
 		digests[version], _ = ConfigDigest(cfg)
-		other, err := NewConfigParser(noEnv).Parse(file)
+		other, err := NewConfigParser(testenv.NoEnv).Parse(file)
 		if err != nil || other.Version != version {
 			t.Errorf("NewConfigParser, version %d: got version %d, %v", version, other.Version, err)
 		}
@@ -206,7 +205,7 @@ func TestGatewayConfigVersions(t *testing.T) {
 	}
 	for _, version := range []int{0, 2, 5} {
 		file := writeFile(t, "krakend.json", fmt.Sprintf(`{"version": %d`, version)+body)
-		_, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, noEnv)
+		_, err := ReadGatewayConfig([]string{"krakend", "run", "-c", file}, testenv.NoEnv)
 		want := fmt.Sprintf(`"version" is %d, want 3 or 4`, version)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) {
 			t.Errorf("version %d: got %v, want an error naming %s and saying %s", version, err, file, want)
@@ -215,7 +214,7 @@ func TestGatewayConfigVersions(t *testing.T) {
 }
 
 func TestReadGatewayConfigWithoutConfigFlag(t *testing.T) {
-	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-d"}, noEnv); !errors.Is(err, ErrNoConfigFlag) {
+	if _, err := ReadGatewayConfig([]string{"krakend", "run", "-d"}, testenv.NoEnv); !errors.Is(err, ErrNoConfigFlag) {
 		t.Errorf("got %v, want ErrNoConfigFlag", err)
 	}
 }

@@ -6,17 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/luraproject/lura/v2/config"
 	serverplugin "github.com/luraproject/lura/v2/transport/http/server/plugin"
 )
-
-func isUUID5(t *testing.T, s string) {
-	t.Helper()
-	u, err := uuid.Parse(s)
-	if err != nil || u.Version() != 5 || u.String() != s {
-		t.Errorf("%q is not a canonical version 5 UUID (%v)", s, err)
-	}
-}
 
 func TestConfigHash(t *testing.T) {
 	base := parseTestConfig(t, exampleTestConfig)
@@ -87,8 +80,8 @@ func TestIDsNeverCarryRawValues(t *testing.T) {
 	}
 	raw, _ := cfg.Hash()
 	cluster, server := ClusterID(digest), ServerID("hostname:"+host, cfg.Port)
-	isUUID5(t, cluster)
-	isUUID5(t, server)
+	testenv.IsUUID5(t, cluster)
+	testenv.IsUUID5(t, server)
 	for _, secret := range []string{host, digest, strings.TrimPrefix(digest, "service-v1:"), raw, strings.TrimRight(raw, "=")} {
 		if secret == "" {
 			continue

@@ -8,16 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/luraproject/lura/v2/config"
 	serverplugin "github.com/luraproject/lura/v2/transport/http/server/plugin"
 )
-
-// Markers hidden where a careless reporter would pick them up. None of them
-// may ever reach a collector.
-var privacyMarkers = []string{
-	"markerhost", "markerpath", "Marker-Header", "markerquery", "markersecret",
-	"markerplugin", "markername", "marker/namespace", "markerbackendpath",
-}
 
 // exampleTestConfig has 5 endpoints (3 GET, 1 POST, 1 DELETE), 7 backends,
 // 1 async agent, and known, aliased and unknown namespaces.
@@ -57,7 +51,7 @@ func parseTestConfig(t testing.TB, s string) config.ServiceConfig {
 	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := NewConfigParser(noEnv).Parse(file)
+	cfg, err := NewConfigParser(testenv.NoEnv).Parse(file)
 	if err != nil {
 		t.Fatalf("parsing the test config: %v", err)
 	}
@@ -90,26 +84,11 @@ func TestPayloadJSON(t *testing.T) {
 	}
 }
 
-// markerHeaderParsed fails the test unless the header-name marker reached
-// the parsed config: a privacy check on a marker the parser dropped (as
-// lura v2 drops the KrakenD 1.x key "headers_to_pass") would prove nothing.
-func markerHeaderParsed(t testing.TB, cfg config.ServiceConfig) {
-	t.Helper()
-	for _, e := range cfg.Endpoints {
-		for _, h := range e.HeadersToPass {
-			if strings.EqualFold(h, "X-Marker-Header") {
-				return
-			}
-		}
-	}
-	t.Fatal("the X-Marker-Header marker is not in the parsed config (input_headers): the privacy check would prove nothing")
-}
-
 func TestPayloadPrivacy(t *testing.T) {
 	cfg := parseTestConfig(t, exampleTestConfig)
-	markerHeaderParsed(t, cfg)
+	testenv.MarkerHeaderParsed(t, cfg)
 	b := NewPayload(cfg).JSON()
-	for _, m := range privacyMarkers {
+	for _, m := range testenv.PrivacyMarkers {
 		if strings.Contains(strings.ToLower(string(b)), strings.ToLower(m)) {
 			t.Errorf("payload %s contains %q", b, m)
 		}

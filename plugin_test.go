@@ -2,17 +2,19 @@ package krakendusage
 
 import (
 	"context"
-	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 func TestRegisterer(t *testing.T) {
-	col := newTestCollector(t, 20)
+	col := usagetest.NewCollector(t, 20)
 	l, buf := testLogger(t)
 	file := filepath.Join(t.TempDir(), "krakend.json")
 	os.WriteFile(file, []byte(exampleTestConfig), 0o644)
@@ -36,7 +38,7 @@ func TestRegisterer(t *testing.T) {
 			t.Fatalf("got %v, %v; want the next handler unchanged", h, err)
 		}
 	}
-	reports := col.waitReports(t, 1, 30*time.Second)
+	reports := col.WaitReports(t, 1, 30*time.Second)
 	gc := parseTestConfig(t, exampleTestConfig)
 	hash, _ := ConfigDigest(gc)
 	if got, want := reports[0].Data.ClusterID, ClusterID(hash); got != want {
@@ -51,19 +53,19 @@ func TestRegisterer(t *testing.T) {
 	if n := strings.Count(buf.String(), "[PLUGIN: krakend-usage] Starting the usage reporter"); n != 1 {
 		t.Errorf("got %d start lines, want 1:\n%s", n, buf.String())
 	}
-	if sessions, _, _, _ := col.snapshot(); len(sessions) != 1 {
+	if sessions := col.Sessions(); len(sessions) != 1 {
 		t.Errorf("got %d sessions, want 1", len(sessions))
 	}
 }
 
 func TestRegistererFallback(t *testing.T) {
-	col := newTestCollector(t, 20)
+	col := usagetest.NewCollector(t, 20)
 	l, buf := testLogger(t)
 	r := &Registerer{Args: []string{"gateway"}, Getenv: func(string) string { return "" }}
 	r.RegisterLogger(l)
 	block := map[string]interface{}{"url": col.URL, "report_lapse": "1h"}
 	r.handler(context.Background(), map[string]interface{}{PluginName: block}, http.NotFoundHandler())
-	reports := col.waitReports(t, 1, 30*time.Second)
+	reports := col.WaitReports(t, 1, 30*time.Second)
 	if got, want := reports[0].Data.ClusterID, ClusterID(krakend.BlockDigest(block)); got != want {
 		t.Errorf("got cluster ID %s, want %s (from the plugin block)", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
@@ -16,7 +17,7 @@ import (
 // base64 of the dry-run report and its cluster ID.
 func TestWhatIsSentSamples(t *testing.T) {
 	const example = "examples/krakend.json"
-	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", example}, noEnv)
+	cfg, err := ReadGatewayConfig([]string{"krakend", "run", "-c", example}, testenv.NoEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,13 @@ require (
 	github.com/krakend/krakend-flexibleconfig/v2 v2.3.0
 	github.com/krakend/krakend-koanf v0.0.0-20251111142508-ab36eebbcf9b
 	github.com/luraproject/lura/v2 v2.12.1
-	go.yaml.in/yaml/v3 v3.0.3
-	golang.org/x/mod v0.29.0
 )
 
 require (
 	github.com/cloudwego/iasm v0.2.0 // indirect
 	github.com/rogpeppe/go-internal v1.10.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.3 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
@@ -69,18 +68,6 @@ require (
 	google.golang.org/protobuf v1.36.10 // indirect
 )
 
-// Modules that no package of this module imports, but whose older versions
-// appear in go.sum through the module graph. `krakend check-plugin -s go.sum`
-// reads the highest version of each module in go.sum and would report them;
-// pinning them to KrakenD CE 2.13.2's versions keeps that check clean.
-// (A replace applies to this module only, never to its importers.)
-replace (
-	golang.org/x/mod => golang.org/x/mod v0.29.0
-	golang.org/x/sync => golang.org/x/sync v0.18.0
-	golang.org/x/xerrors => golang.org/x/xerrors v0.0.0-20240716161551-93cc26a95ae9
-	gopkg.in/yaml.v2 => gopkg.in/yaml.v2 v2.4.0
-)
-
 replace github.com/krakend-usage/krakend-usage/usage => ./usage
 
 replace github.com/pmezard/go-difflib => github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
@@ -91,4 +78,12 @@ replace github.com/stretchr/objx => github.com/stretchr/objx v0.5.2
 
 replace github.com/stretchr/testify => github.com/stretchr/testify v1.10.0
 
+replace golang.org/x/mod => golang.org/x/mod v0.29.0
+
+replace golang.org/x/sync => golang.org/x/sync v0.18.0
+
 replace golang.org/x/tools => golang.org/x/tools v0.38.0
+
+replace golang.org/x/xerrors => golang.org/x/xerrors v0.0.0-20240716161551-93cc26a95ae9
+
+replace gopkg.in/yaml.v2 => gopkg.in/yaml.v2 v2.4.0

@@ -7,9 +7,9 @@ require (
 	github.com/krakend/krakend-flexibleconfig/v2 v2.3.1
 	github.com/krakend/krakend-koanf v0.0.0-20251111142508-ab36eebbcf9b
 	github.com/luraproject/lura/v2 v2.14.2-0.20260316170719-6d79b4ef723b
-	go.yaml.in/yaml/v3 v3.0.4
-	golang.org/x/mod v0.35.0
 )
+
+require go.yaml.in/yaml/v3 v3.0.4 // indirect
 
 require (
 	github.com/Masterminds/goutils v1.1.1 // indirect
@@ -67,20 +67,16 @@ require (
 	google.golang.org/protobuf v1.36.11 // indirect
 )
 
-// Modules that no package of this module imports, but whose older versions
-// appear in go.sum through the module graph. `krakend check-plugin -s go.sum`
-// reads the highest version of each module in go.sum and would report them;
-// pinning them to KrakenD CE 2.13.2's versions keeps that check clean.
-// (A replace applies to this module only, never to its importers.)
-replace (
-	golang.org/x/mod => golang.org/x/mod v0.35.0
-	golang.org/x/sync => golang.org/x/sync v0.20.0
-	golang.org/x/xerrors => golang.org/x/xerrors v0.0.0-20240903120638-7835f813f4da
-	gopkg.in/yaml.v2 => gopkg.in/yaml.v2 v2.4.0
-)
-
 replace github.com/krakend-usage/krakend-usage/usage => ./usage
 
 replace github.com/pmezard/go-difflib => github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 
 replace github.com/rogpeppe/go-internal => github.com/rogpeppe/go-internal v1.14.1
+
+replace golang.org/x/mod => golang.org/x/mod v0.35.0
+
+replace golang.org/x/sync => golang.org/x/sync v0.20.0
+
+replace golang.org/x/xerrors => golang.org/x/xerrors v0.0.0-20240903120638-7835f813f4da
+
+replace gopkg.in/yaml.v2 => gopkg.in/yaml.v2 v2.4.0

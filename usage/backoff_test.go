@@ -1,10 +1,13 @@
-package usage
+package usage_test
 
 import (
 	"net/http"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // Backoff and Retry-After, in testing/synctest bubbles against the fake
@@ -14,8 +17,8 @@ import (
 // 4s (jitter pinned to its middle), and the report follows at once.
 func TestSessionRetriedWithBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.session = func(n int, w http.ResponseWriter) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleSession = func(n int, w http.ResponseWriter) bool {
 			if n <= 3 {
 				http.Error(w, "down", http.StatusServiceUnavailable)
 				return true
@@ -25,8 +28,8 @@ func TestSessionRetriedWithBackoff(t *testing.T) {
 		startFake(t, c, nil)
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		sessions, got := c.snapshot()
-		checkOffsets(t, "sessions", offsets(sessions), secs(0, 1, 3, 7))
+		sessions, got := c.Sessions(), c.Reports()
+		checkOffsets(t, "sessions", sessionOffsets(sessions), secs(0, 1, 3, 7))
 		checkOffsets(t, "reports", attemptOffsets(got), secs(7))
 	})
 }
@@ -43,11 +46,11 @@ func TestBackoffGrowsToItsCap(t *testing.T) {
 	} {
 		t.Run(tt.lapse.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newFakeCollector(t, 8)
-				c.setDown(true)
+				c := usagetest.NewUnstartedCollector(t, 8)
+				c.SetUnreachable(true)
 				var times []time.Time
-				c.onRequest = func() { times = append(times, time.Now()) }
-				startFake(t, c, func(o *Options) { o.ReportLapse = tt.lapse })
+				c.OnRequest = func() { times = append(times, time.Now()) }
+				startFake(t, c, func(o *usage.Options) { o.ReportLapse = tt.lapse })
 				time.Sleep(tt.want[len(tt.want)-1] + time.Second)
 				synctest.Wait()
 				checkOffsets(t, "attempts", offsets(times), tt.want)
@@ -60,17 +63,17 @@ func TestBackoffGrowsToItsCap(t *testing.T) {
 // at the 5-minute cap too; nothing waits longer than a lapse.
 func TestBackoffJitterBounds(t *testing.T) {
 	for n := 0; n < 20; n++ {
-		base := min(time.Second<<min(n, 10), maxRetry)
-		lo := backoff(n, time.Hour, func() float64 { return 0 })
-		mid := backoff(n, time.Hour, func() float64 { return 0.5 })
-		hi := backoff(n, time.Hour, func() float64 { return 1 - 1e-12 })
+		base := min(time.Second<<min(n, 10), usage.MaxRetry)
+		lo := usage.Backoff(n, time.Hour, func() float64 { return 0 })
+		mid := usage.Backoff(n, time.Hour, func() float64 { return 0.5 })
+		hi := usage.Backoff(n, time.Hour, func() float64 { return 1 - 1e-12 })
 		if lo != base*8/10 || mid != base || hi > base*12/10 || hi < base*12/10-time.Millisecond {
-			t.Errorf("backoff(%d) spans [%s, %s] around %s, want [%s, %s] around %s", n, lo, hi, mid, base*8/10, base*12/10, base)
+			t.Errorf("usage.Backoff(%d) spans [%s, %s] around %s, want [%s, %s] around %s", n, lo, hi, mid, base*8/10, base*12/10, base)
 		}
 	}
 	for n := 0; n < 40; n++ {
-		if d := backoff(n, 10*time.Second, func() float64 { return 1 - 1e-12 }); d > 10*time.Second {
-			t.Errorf("backoff(%d) with a lapse of 10s = %s", n, d)
+		if d := usage.Backoff(n, 10*time.Second, func() float64 { return 1 - 1e-12 }); d > 10*time.Second {
+			t.Errorf("usage.Backoff(%d) with a lapse of 10s = %s", n, d)
 		}
 	}
 }
@@ -79,28 +82,28 @@ func TestBackoffJitterBounds(t *testing.T) {
 // well before the lapse, and the extra payload rides along until acked.
 func TestReport5xxRetriedWithExtraUntilAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			if n <= 2 {
 				http.Error(w, "boom", http.StatusInternalServerError)
 				return true
 			}
 			return false
 		}
-		startFake(t, c, func(o *Options) {
+		startFake(t, c, func(o *usage.Options) {
 			o.ExtraPayload = []byte(`{"endpoints":3}`)
 			o.ReportLapse = 10 * time.Second
 		})
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
-		_, got := c.snapshot()
+		_, got := c.Sessions(), c.Reports()
 		checkOffsets(t, "reports", attemptOffsets(got), secs(0, 1, 3, 13))
 		for i, want := range []bool{true, true, true, false} {
-			if has := len(got[i].req.Data.Extra) > 0; has != want {
+			if has := len(got[i].Data.Extra) > 0; has != want {
 				t.Errorf("attempt %d carries extra = %v, want %v", i+1, has, want)
 			}
 		}
-		if !got[2].accepted || !got[3].accepted {
+		if !got[2].Accepted || !got[3].Accepted {
 			t.Errorf("attempts 3 and 4 not accepted")
 		}
 	})
@@ -120,8 +123,8 @@ func TestReport429RetryAfter(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newFakeCollector(t, 8)
-				c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+				c := usagetest.NewUnstartedCollector(t, 8)
+				c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 					if n == 1 {
 						if tt.header != "" {
 							w.Header().Set("Retry-After", tt.header)
@@ -134,7 +137,7 @@ func TestReport429RetryAfter(t *testing.T) {
 				startFake(t, c, nil) // a lapse of one hour
 				time.Sleep(tt.want + time.Second)
 				synctest.Wait()
-				_, got := c.snapshot()
+				_, got := c.Sessions(), c.Reports()
 				checkOffsets(t, "reports", attemptOffsets(got), []time.Duration{0, tt.want})
 			})
 		})

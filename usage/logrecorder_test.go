@@ -1,47 +1,21 @@
-package usage
+package usage_test
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
+
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
-// logRecorder is a buffer logger: it writes each line the way lura's
-// logging.BasicLogger does ("LEVEL: " then the values, fmt.Println style),
-// without the timestamp, to a buffer. (lura's own logger is not used here:
-// a test import of lura would put it in the go.sum of every module that
-// imports this package.)
-type logRecorder struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// logRecorder is the reporter's log, as lura's logger would write it,
+// with the queries the tests make of it.
+type logRecorder struct{ usagetest.Log }
 
 func newLogRecorder() *logRecorder { return &logRecorder{} }
 
-func (l *logRecorder) write(level string, v ...interface{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintln(&l.buf, append([]interface{}{level + ":"}, v...)...)
-}
-
-func (l *logRecorder) Debug(v ...interface{})   { l.write("DEBUG", v...) }
-func (l *logRecorder) Info(v ...interface{})    { l.write("INFO", v...) }
-func (l *logRecorder) Warning(v ...interface{}) { l.write("WARNING", v...) }
-func (l *logRecorder) Error(v ...interface{})   { l.write("ERROR", v...) }
-
 // lines returns the lines logged so far, "LEVEL: message" each.
-func (l *logRecorder) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := strings.TrimSuffix(l.buf.String(), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
+func (l *logRecorder) lines() []string { return l.Lines() }
 
 // find reports whether a line of level contains substr.
 func (l *logRecorder) find(level, substr string) bool {
@@ -60,7 +34,7 @@ func (l *logRecorder) count(level, substr string) int {
 }
 
 func (l *logRecorder) String() string {
-	return strings.Join(l.lines(), "\n")
+	return strings.TrimSuffix(l.Log.String(), "\n")
 }
 
 // checkLogStyle: every line is one capitalised message without Go's

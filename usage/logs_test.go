@@ -1,4 +1,4 @@
-package usage
+package usage_test
 
 import (
 	"context"
@@ -7,15 +7,18 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // TestLogsOneWarningPerOutage: an hour-long outage costs the log one
 // WARNING, a DEBUG line per retry and one INFO at recovery.
 func TestLogsOneWarningPerOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.setDown(true)
-		_, logs := startFake(t, c, func(o *Options) { o.ReportLapse = 12 * time.Hour })
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.SetUnreachable(true)
+		_, logs := startFake(t, c, func(o *usage.Options) { o.ReportLapse = 12 * time.Hour })
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		// Attempts at 0s, 1s, 3s, 7s ... 511s, then every 5 minutes up to
@@ -35,7 +38,7 @@ func TestLogsOneWarningPerOutage(t *testing.T) {
 			t.Errorf("no DEBUG line for attempt 2 with its next attempt time:\n%s", logs)
 		}
 
-		c.setDown(false)
+		c.SetUnreachable(false)
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
 		if !logs.find("INFO", "Collector reachable again after 20 failed attempts") {
@@ -55,8 +58,8 @@ func TestLogsOneWarningPerOutage(t *testing.T) {
 // the same kind; a new outage after a recovery warns again.
 func TestLogsStreakOfReportFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, _ *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
 			switch n {
 			case 1, 2, 5:
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -68,7 +71,7 @@ func TestLogsStreakOfReportFailures(t *testing.T) {
 			}
 			return false
 		}
-		_, logs := startFake(t, c, func(o *Options) { o.ReportLapse = time.Minute })
+		_, logs := startFake(t, c, func(o *usage.Options) { o.ReportLapse = time.Minute })
 		// Attempts at 0, 1, 3 and 7s; the lapse later, attempt 5 fails and
 		// its retry a second later is accepted.
 		time.Sleep(90 * time.Second)
@@ -100,8 +103,8 @@ func TestLogsStreakOfReportFailures(t *testing.T) {
 // that path, with the URL tried and the settings to check.
 func TestLogsHTMLErrorPage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.session = func(_ int, w http.ResponseWriter) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleSession = func(_ int, w http.ResponseWriter) bool {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte("<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body>\n" +
@@ -119,8 +122,8 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 			t.Errorf("log shows the HTML page:\n%s", logs)
 		}
 		// A wrong URL is retried with backoff, at DEBUG, in case it heals.
-		sessions, _ := c.snapshot()
-		checkOffsets(t, "sessions", offsets(sessions), secs(0, 1, 3, 7))
+		sessions, _ := c.Sessions(), c.Reports()
+		checkOffsets(t, "sessions", sessionOffsets(sessions), secs(0, 1, 3, 7))
 		if n := logs.count("DEBUG", "failed: session: collector answered 404 Not Found (text/html); next attempt at"); n != 3 {
 			t.Errorf("%d DEBUG lines for the retries, want 3:\n%s", n, logs)
 		}
@@ -132,8 +135,8 @@ func TestLogsHTMLErrorPage(t *testing.T) {
 // message; 401 opens a new session.
 func TestLogsRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, _ *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, _ *usage.ReportRequest) bool {
 			switch n {
 			case 1:
 				w.WriteHeader(http.StatusUnauthorized)
@@ -164,13 +167,13 @@ func TestLogsRefusals(t *testing.T) {
 // line of bounded length without the package prefix.
 func TestLogReasonIsOneShortLine(t *testing.T) {
 	for _, err := range []error{
-		&opError{op: "session", err: &opError{op: "report", err: context.Canceled}},
-		&opError{op: "report", err: &StatusError{Code: 500, Message: strings.Repeat("x\n", 500)}},
-		&panicError{where: "Minter", value: "multi\nline\r\npanic\x00"},
+		usage.NewOpError("session", usage.NewOpError("report", context.Canceled)),
+		usage.NewOpError("report", &usage.StatusError{Code: 500, Message: strings.Repeat("x\n", 500)}),
+		usage.NewPanicError("Minter", "multi\nline\r\npanic\x00"),
 	} {
-		got := logReason(err)
-		if strings.ContainsAny(got, "\n\r\x00") || len(got) > maxReasonLen+3 || strings.Contains(got, "usage:") {
-			t.Errorf("logReason(%q) = %q", err, got)
+		got := usage.LogReason(err)
+		if strings.ContainsAny(got, "\n\r\x00") || len(got) > usage.MaxReasonLen+3 || strings.Contains(got, "usage:") {
+			t.Errorf("usage.LogReason(%q) = %q", err, got)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package usage
+package usage_test
 
 import (
 	"bytes"
@@ -13,10 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
-func testOptions(url string) Options {
-	return Options{
+func testOptions(url string) usage.Options {
+	return usage.Options{
 		ClusterID:   "cluster-1",
 		ServerID:    "server-1",
 		URL:         url,
@@ -27,11 +30,11 @@ func testOptions(url string) Options {
 	}
 }
 
-func startReport(t *testing.T, opt Options) context.CancelFunc {
+func startReport(t *testing.T, opt usage.Options) context.CancelFunc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if err := Report(ctx, opt, nil); err != nil {
+	if err := usage.Report(ctx, opt, nil); err != nil {
 		t.Fatalf("Report: %v", err)
 	}
 	return cancel
@@ -42,23 +45,23 @@ func startReport(t *testing.T, opt Options) context.CancelFunc {
 // User-Agent, on one session. (Timing is tested in a synctest bubble.)
 func TestReportOverLoopback(t *testing.T) {
 	t.Parallel()
-	c := newTestCollector(t, hashBits)
+	c := usagetest.NewCollector(t, usage.DefaultHashBits)
 	extra := make([]byte, 1<<20)
 	rand.Read(extra)
-	opt := testOptions(c.URL())
+	opt := testOptions(c.URL)
 	opt.HashBits = 0 // the default, 20 bits
 	opt.ExtraPayload = extra
 	opt.ReportLapse = 50 * time.Millisecond
 	opt.UserAgent = "usage-test/1"
-	c.userAgent = opt.UserAgent
+	c.UserAgent = opt.UserAgent
 	startReport(t, opt)
 
-	got := c.waitReports(t, 2, 20*time.Second)
+	got := c.WaitReports(t, 2, 20*time.Second)
 	for i, a := range got[:2] {
-		if !a.accepted {
+		if !a.Accepted {
 			t.Fatalf("report %d not accepted", i+1)
 		}
-		d := a.req.Data
+		d := a.Data
 		if d.ClusterID != "cluster-1" || d.ServerID != "server-1" || d.Version != "v9.9.9" ||
 			d.OS != runtime.GOOS || d.Arch != runtime.GOARCH {
 			t.Errorf("report %d data = %+v", i+1, d)
@@ -69,12 +72,24 @@ func TestReportOverLoopback(t *testing.T) {
 		if i > 0 && len(d.Extra) != 0 {
 			t.Errorf("report %d carries extra payload again (%d bytes)", i+1, len(d.Extra))
 		}
-		if !strings.HasPrefix(a.req.Pow, "1:20:") {
-			t.Errorf("report %d stamp %q, want 20 bits", i+1, a.req.Pow)
+		if !strings.HasPrefix(a.Pow, "1:20:") {
+			t.Errorf("report %d stamp %q, want 20 bits", i+1, a.Pow)
 		}
 	}
-	if sessions, _ := c.snapshot(); len(sessions) != 1 {
+	if sessions, _ := c.Sessions(), c.Reports(); len(sessions) != 1 {
 		t.Errorf("%d sessions, want 1", len(sessions))
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -83,37 +98,37 @@ func TestReportInvalidOptions(t *testing.T) {
 	base := testOptions("http://127.0.0.1:1")
 	tests := []struct {
 		field string
-		edit  func(*Options)
+		edit  func(*usage.Options)
 	}{
-		{"ClusterID", func(o *Options) { o.ClusterID = "" }},
-		{"ServerID", func(o *Options) { o.ServerID = "" }},
-		{"URL", func(o *Options) { o.URL = "" }},
-		{"URL", func(o *Options) { o.URL = "ftp://example.com" }},
-		{"URL", func(o *Options) { o.URL = "localhost:8090" }},
-		{"URL", func(o *Options) { o.URL = "http://" }},
-		{"HashBits", func(o *Options) { o.HashBits = 64 }},
-		{"ClusterID", func(o *Options) { o.ClusterID = strings.Repeat("c", MaxIDLen+1) }},
-		{"ClusterID", func(o *Options) { o.ClusterID = "my cluster" }},
-		{"ServerID", func(o *Options) { o.ServerID = "server\x00" }},
-		{"ServerID", func(o *Options) { o.ServerID = strings.Repeat("é", 1<<20) }},
-		{"Version", func(o *Options) { o.Version = strings.Repeat("v", MaxVersionLen+1) }},
-		{"Version", func(o *Options) { o.Version = "2.13.2\n" }},
-		{"Version", func(o *Options) { o.Version = "2.13.2-ß" }},
-		{"Timeout", func(o *Options) { o.Timeout = -time.Second }},
+		{"ClusterID", func(o *usage.Options) { o.ClusterID = "" }},
+		{"ServerID", func(o *usage.Options) { o.ServerID = "" }},
+		{"URL", func(o *usage.Options) { o.URL = "" }},
+		{"URL", func(o *usage.Options) { o.URL = "ftp://example.com" }},
+		{"URL", func(o *usage.Options) { o.URL = "localhost:8090" }},
+		{"URL", func(o *usage.Options) { o.URL = "http://" }},
+		{"HashBits", func(o *usage.Options) { o.HashBits = 64 }},
+		{"ClusterID", func(o *usage.Options) { o.ClusterID = strings.Repeat("c", usage.MaxIDLen+1) }},
+		{"ClusterID", func(o *usage.Options) { o.ClusterID = "my cluster" }},
+		{"ServerID", func(o *usage.Options) { o.ServerID = "server\x00" }},
+		{"ServerID", func(o *usage.Options) { o.ServerID = strings.Repeat("é", 1<<20) }},
+		{"Version", func(o *usage.Options) { o.Version = strings.Repeat("v", usage.MaxVersionLen+1) }},
+		{"Version", func(o *usage.Options) { o.Version = "2.13.2\n" }},
+		{"Version", func(o *usage.Options) { o.Version = "2.13.2-ß" }},
+		{"Timeout", func(o *usage.Options) { o.Timeout = -time.Second }},
 	}
 	for _, tt := range tests {
 		opt := base
 		tt.edit(&opt)
-		err := Report(context.Background(), opt, nil)
-		var oe *OptionError
-		if !errors.As(err, &oe) || oe.Field != tt.field || !errors.Is(err, ErrInvalidOption) {
+		err := usage.Report(context.Background(), opt, nil)
+		var oe *usage.OptionError
+		if !errors.As(err, &oe) || oe.Field != tt.field || !errors.Is(err, usage.ErrInvalidOption) {
 			t.Errorf("Report(%s invalid) = %v, want an OptionError for %s", tt.field, err, tt.field)
 			continue
 		}
 		if !strings.Contains(err.Error(), tt.field) || len(err.Error()) > 300 {
 			t.Errorf("error %q does not name %s in one short line", err, tt.field)
 		}
-		if r, err := New(opt, nil); r != nil || err == nil {
+		if r, err := usage.New(opt, nil); r != nil || err == nil {
 			t.Errorf("New(%s invalid) = %v, %v; want nil and an error", tt.field, r, err)
 		}
 	}
@@ -140,11 +155,12 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 	if err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}
-	c := newTestCollectorOn(t, 8, l)
+	c := usagetest.NewUnstartedCollector(t, 8)
+	c.StartOn(l)
 	// The collector records a report before answering it; the reporter logs
 	// it once the answer is in.
 	waitFor(t, 15*time.Second, "an accepted report in the log", func() bool { return logs.find("INFO", "Report accepted") })
-	if _, got := c.snapshot(); len(got) == 0 || !got[0].accepted {
+	if got := c.Reports(); len(got) == 0 || !got[0].Accepted {
 		t.Fatal("report after recovery not accepted")
 	}
 	if !logs.find("INFO", "Session opened") {
@@ -154,8 +170,8 @@ func TestReportCollectorDownThenUp(t *testing.T) {
 
 func TestRepliesAreCapped(t *testing.T) {
 	t.Parallel()
-	c := newTestCollector(t, 8)
-	c.session = func(n int, w http.ResponseWriter) bool {
+	c := usagetest.NewCollector(t, 8)
+	c.HandleSession = func(n int, w http.ResponseWriter) bool {
 		if n == 1 {
 			// Far over the cap; a client without one would take it as a token.
 			io.WriteString(w, `{"token":"`+strings.Repeat("x", 4<<20)+`"}`)
@@ -167,8 +183,8 @@ func TestRepliesAreCapped(t *testing.T) {
 		}
 		return false
 	}
-	r, err := New(testOptions(c.URL()), nil)
-	if !errors.Is(err, ErrReplyTooLarge) {
+	r, err := usage.New(testOptions(c.URL), nil)
+	if !errors.Is(err, usage.ErrReplyTooLarge) {
 		t.Fatalf("New with a 4 MiB token: %v, want ErrReplyTooLarge", err)
 	}
 	if r.Token != "" {
@@ -189,7 +205,7 @@ type faultyClient struct {
 	mode  string
 }
 
-func (f *faultyClient) NewSession(context.Context, *SessionRequest) (*SessionReply, error) {
+func (f *faultyClient) NewSession(context.Context, *usage.SessionRequest) (*usage.SessionReply, error) {
 	f.calls.Add(1)
 	switch f.mode {
 	case "nil-reply":
@@ -200,7 +216,7 @@ func (f *faultyClient) NewSession(context.Context, *SessionRequest) (*SessionRep
 	return nil, errors.New("no network")
 }
 
-func (f *faultyClient) SendReport(context.Context, *ReportRequest) (*ReportReply, error) {
+func (f *faultyClient) SendReport(context.Context, *usage.ReportRequest) (*usage.ReportReply, error) {
 	return nil, errors.New("no network")
 }
 
@@ -208,12 +224,12 @@ func (f *faultyClient) SendReport(context.Context, *ReportRequest) (*ReportReply
 // for the original sometimes does, gets the defaults New would give it.
 func TestReporterLiteral(t *testing.T) {
 	t.Parallel()
-	c := newTestCollector(t, 8)
-	r := &Reporter{Options: Options{ClusterID: "c", ServerID: "s", URL: c.URL() + "/", HashBits: 8, Logger: newLogRecorder()}}
+	c := usagetest.NewCollector(t, 8)
+	r := &usage.Reporter{Options: usage.Options{ClusterID: "c", ServerID: "s", URL: c.URL + "/", HashBits: 8, Logger: newLogRecorder()}}
 	if err := r.SingleReport(context.Background()); err != nil {
 		t.Fatalf("SingleReport: %v", err)
 	}
-	if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+	if got := c.Reports(); len(got) != 1 || !got[0].Accepted {
 		t.Fatalf("report not accepted: %+v", got)
 	}
 	if r.SessionEndpoint != "/session" || r.ReportLapse != 12*time.Hour || r.Timeout != 15*time.Second {
@@ -228,33 +244,33 @@ func TestAdvertisedBits(t *testing.T) {
 	for _, tt := range []struct {
 		configured, advertised, want uint
 	}{
-		{8, 0, 8}, {8, 12, 12}, {16, 12, 16}, {8, 40, MaxHashBits},
+		{8, 0, 8}, {8, 12, 12}, {16, 12, 16}, {8, 40, usage.MaxHashBits},
 	} {
-		c := newFakeCollector(t, tt.advertised)
-		c.advertise = true
-		opt := testOptions(fakeURL)
-		opt.Client = c.httpClient()
+		c := usagetest.NewUnstartedCollector(t, tt.advertised)
+		c.AdvertiseBits = true
+		opt := testOptions(usagetest.UnstartedURL)
+		opt.Client = c.Client()
 		opt.HashBits = tt.configured
-		r, err := New(opt, nil)
+		r, err := usage.New(opt, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.bits != tt.want {
-			t.Errorf("configured %d, advertised %d: minting at %d bits, want %d", tt.configured, tt.advertised, r.bits, tt.want)
+		if r.Bits() != tt.want {
+			t.Errorf("configured %d, advertised %d: minting at %d bits, want %d", tt.configured, tt.advertised, r.Bits(), tt.want)
 		}
 	}
-	c := newFakeCollector(t, 12)
-	c.advertise = true
-	opt := testOptions(fakeURL)
-	opt.Client = c.httpClient()
-	r, err := New(opt, nil)
+	c := usagetest.NewUnstartedCollector(t, 12)
+	c.AdvertiseBits = true
+	opt := testOptions(usagetest.UnstartedURL)
+	opt.Client = c.Client()
+	r, err := usage.New(opt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.SingleReport(context.Background()); err != nil {
 		t.Fatalf("report at the advertised 12 bits: %v", err)
 	}
-	if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted || !strings.HasPrefix(got[0].req.Pow, "1:12:") {
+	if got := c.Reports(); len(got) != 1 || !got[0].Accepted || !strings.HasPrefix(got[0].Pow, "1:12:") {
 		t.Errorf("report at 12 bits not accepted: %+v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package usage
+package usage_test
 
 import (
 	"bytes"
@@ -7,7 +7,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // TestRetryResendsIdenticalReport: after a 5xx, a timeout or a 429 the
@@ -16,8 +18,8 @@ import (
 // longer be fresh, a new report.
 func TestRetryResendsIdenticalReport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			switch {
 			case n == 2: // the answer is lost: the request times out
 				time.Sleep(time.Minute)
@@ -32,10 +34,10 @@ func TestRetryResendsIdenticalReport(t *testing.T) {
 			}
 			return false
 		}
-		startFake(t, c, func(o *Options) { o.ExtraPayload = []byte(`{"endpoints":3}`) })
+		startFake(t, c, func(o *usage.Options) { o.ExtraPayload = []byte(`{"endpoints":3}`) })
 		time.Sleep(3 * time.Minute)
 		synctest.Wait()
-		_, got := c.snapshot()
+		_, got := c.Sessions(), c.Reports()
 		// 0s: 503; 1s: times out at 6s; 8s: 429 (Retry-After 2s); 10s, 18s,
 		// 34s: 503, all the same request. The data of 0s would be stale
 		// before a request at 66s ended (5s timeout), so 66s sends a fresh
@@ -46,25 +48,25 @@ func TestRetryResendsIdenticalReport(t *testing.T) {
 		}
 		start := time.Unix(946684800, 0) // the bubble's epoch
 		for i, a := range got {
-			if d := a.at.Sub(start); d != wantAt[i]*time.Second {
+			if d := a.Time.Sub(start); d != wantAt[i]*time.Second {
 				t.Errorf("attempt %d at %s, want %s", i+1, d, wantAt[i]*time.Second)
 			}
 		}
 		for i := 1; i < 6; i++ {
-			if !bytes.Equal(got[i].body, got[0].body) {
-				t.Errorf("attempt %d differs from attempt 1:\n%s\n%s", i+1, got[i].body, got[0].body)
+			if !bytes.Equal(got[i].Body, got[0].Body) {
+				t.Errorf("attempt %d differs from attempt 1:\n%s\n%s", i+1, got[i].Body, got[0].Body)
 			}
 		}
 		for i, at := range map[int]int64{6: 66, 7: 130} {
-			if d := got[i].req.Data; d.Time != start.Unix()+at || d.Uptime != at || got[i].req.Token != got[0].req.Token {
-				t.Errorf("attempt %d = %s, want a fresh report of %ds with the same token", i+1, got[i].body, at)
+			if d := got[i].Data; d.Time != start.Unix()+at || d.Uptime != at || got[i].Token != got[0].Token {
+				t.Errorf("attempt %d = %s, want a fresh report of %ds with the same token", i+1, got[i].Body, at)
 			}
 		}
-		if !got[7].accepted {
+		if !got[7].Accepted {
 			t.Error("attempt 8 not accepted")
 		}
-		if string(got[7].req.Data.Extra) != `{"endpoints":3}` {
-			t.Errorf("the extra payload was dropped on a retry: %q", got[7].req.Data.Extra)
+		if string(got[7].Data.Extra) != `{"endpoints":3}` {
+			t.Errorf("the extra payload was dropped on a retry: %q", got[7].Data.Extra)
 		}
 	})
 }
@@ -73,8 +75,8 @@ func TestRetryResendsIdenticalReport(t *testing.T) {
 // the refused request.
 func TestRetryAfterRefusalIsFresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			switch n {
 			case 1:
 				http.Error(w, "token expired", http.StatusUnauthorized)
@@ -85,24 +87,24 @@ func TestRetryAfterRefusalIsFresh(t *testing.T) {
 			}
 			return false
 		}
-		startFake(t, c, func(o *Options) { o.ReportLapse = 10 * time.Second })
+		startFake(t, c, func(o *usage.Options) { o.ReportLapse = 10 * time.Second })
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
-		_, got := c.snapshot()
+		_, got := c.Sessions(), c.Reports()
 		if len(got) != 3 {
 			t.Fatalf("%d attempts, want 3", len(got))
 		}
-		if got[1].req.Token == got[0].req.Token || got[1].req.Pow == got[0].req.Pow {
-			t.Errorf("after a 401 the report was not minted for the new session: %s", got[1].body)
+		if got[1].Token == got[0].Token || got[1].Pow == got[0].Pow {
+			t.Errorf("after a 401 the report was not minted for the new session: %s", got[1].Body)
 		}
-		if got[2].req.Pow == got[1].req.Pow || !got[2].accepted {
-			t.Errorf("after a 400 the refused stamp was sent again: %s", got[2].body)
+		if got[2].Pow == got[1].Pow || !got[2].Accepted {
+			t.Errorf("after a 400 the refused stamp was sent again: %s", got[2].Body)
 		}
 	})
 }
 
 func TestStillFresh(t *testing.T) {
-	r := &Reporter{Options: Options{Timeout: 5 * time.Second}}
+	r := &usage.Reporter{Options: usage.Options{Timeout: 5 * time.Second}}
 	now := time.Date(2026, 11, 28, 0, 0, 30, 0, time.UTC)
 	stamp := func(d time.Time) string { return "1:8:" + d.Format(hashcash.DateFormat) + ":r::salt:0" }
 	for _, tt := range []struct {
@@ -120,8 +122,8 @@ func TestStillFresh(t *testing.T) {
 		{"stamp of two days ahead", now, stamp(now.Add(48 * time.Hour)), false},
 		{"not a stamp", now, "x", false},
 	} {
-		p := &ReportRequest{Pow: tt.pow, Data: UsageData{Time: tt.time.Unix()}}
-		if got := r.stillFresh(p, now); got != tt.want {
+		p := &usage.ReportRequest{Pow: tt.pow, Data: usage.UsageData{Time: tt.time.Unix()}}
+		if got := r.StillFresh(p, now); got != tt.want {
 			t.Errorf("%s: stillFresh = %v, want %v", tt.name, got, tt.want)
 		}
 	}

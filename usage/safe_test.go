@@ -1,4 +1,4 @@
-package usage
+package usage_test
 
 import (
 	"context"
@@ -9,33 +9,35 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // panickyClient is a UsageClient with bugs: it panics on the calls named,
 // and otherwise forwards to next.
 type panickyClient struct {
-	next            UsageClient
+	next            usage.UsageClient
 	session, report atomic.Int32 // calls that panic, counted down
 }
 
-func (p *panickyClient) NewSession(ctx context.Context, in *SessionRequest) (*SessionReply, error) {
+func (p *panickyClient) NewSession(ctx context.Context, in *usage.SessionRequest) (*usage.SessionReply, error) {
 	if p.session.Add(-1) >= 0 {
 		panic("client bug in NewSession")
 	}
 	return p.next.NewSession(ctx, in)
 }
 
-func (p *panickyClient) SendReport(ctx context.Context, in *ReportRequest) (*ReportReply, error) {
+func (p *panickyClient) SendReport(ctx context.Context, in *usage.ReportRequest) (*usage.ReportReply, error) {
 	if p.report.Add(-1) >= 0 {
 		panic(errors.New("client bug in SendReport"))
 	}
 	return p.next.SendReport(ctx, in)
 }
 
-func fakeUsageClient(c *testCollector) UsageClient {
-	return &Client{
-		HTTPClient:      &BasicClient{Client: c.httpClient(), URL: fakeURL},
+func fakeUsageClient(c *usagetest.Collector) usage.UsageClient {
+	return &usage.Client{
+		HTTPClient:      &usage.BasicClient{Client: c.Client(), URL: usagetest.UnstartedURL},
 		SessionEndpoint: "/session",
 		ReportEndpoint:  "/report",
 	}
@@ -49,8 +51,8 @@ func TestNewWithPanickingClient(t *testing.T) {
 	logs := newLogRecorder()
 	opt := testOptions("")
 	opt.Logger = logs
-	r, err := New(opt, pc)
-	var pe *panicError
+	r, err := usage.New(opt, pc)
+	var pe *usage.PanicError
 	if r == nil || !errors.As(err, &pe) || !strings.Contains(err.Error(), "client bug in NewSession") {
 		t.Fatalf("New = %v, %v; want the reporter and the recovered panic as the error", r, err)
 	}
@@ -64,7 +66,7 @@ func TestNewWithPanickingClient(t *testing.T) {
 // report is accepted.
 func TestReportSurvivesPanics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
+		c := usagetest.NewUnstartedCollector(t, 8)
 		pc := &panickyClient{next: fakeUsageClient(c)}
 		pc.session.Store(2)
 		pc.report.Store(1)
@@ -79,12 +81,12 @@ func TestReportSurvivesPanics(t *testing.T) {
 			}
 			return (&hashcash.Minter{Bits: 8}).Mint(res)
 		})
-		if err := Report(t.Context(), opt, pc); err != nil {
+		if err := usage.Report(t.Context(), opt, pc); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+		if got := c.Reports(); len(got) != 1 || !got[0].Accepted {
 			t.Fatalf("%d reports reached the collector, want 1 accepted:\n%s", len(got), logs)
 		}
 		for _, where := range []string{
@@ -108,10 +110,10 @@ func TestReportSurvivesPanics(t *testing.T) {
 // reports still go out.
 func TestPanickingLoggerIsHarmless(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		startFake(t, c, func(o *Options) { o.Logger = panickyLogger{} })
+		c := usagetest.NewUnstartedCollector(t, 8)
+		startFake(t, c, func(o *usage.Options) { o.Logger = panickyLogger{} })
 		synctest.Wait()
-		if _, got := c.snapshot(); len(got) != 1 || !got[0].accepted {
+		if got := c.Reports(); len(got) != 1 || !got[0].Accepted {
 			t.Fatalf("%d reports with a panicking logger, want 1 accepted", len(got))
 		}
 	})
@@ -132,20 +134,20 @@ func (f minterFunc) Mint(res string) (string, error) { return f(res) }
 // into the host's code, is logged and the loop goes on with backoff.
 func TestReportLoopRecovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
+		c := usagetest.NewUnstartedCollector(t, 8)
 		logs := newLogRecorder()
-		opt := testOptions(fakeURL)
-		opt.Client = c.httpClient()
+		opt := testOptions(usagetest.UnstartedURL)
+		opt.Client = c.Client()
 		opt.Logger = logs
-		r, err := New(opt, nil)
+		r, err := usage.New(opt, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.rand = func() float64 { panic("jitter source bug") } // after each report
+		r.SetRand(func() float64 { panic("jitter source bug") }) // after each report
 		go r.Report(t.Context())
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
-		if _, got := c.snapshot(); len(got) != 3 { // at 0, 1 and 3s
+		if got := c.Reports(); len(got) != 3 { // at 0, 1 and 3s
 			t.Errorf("%d reports in 4s, want 3 (the loop goes on with backoff):\n%s", len(got), logs)
 		}
 		if n := logs.count("ERROR", "Recovered from panic in the report loop: jitter source bug"); n != 3 {

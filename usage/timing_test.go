@@ -1,4 +1,4 @@
-package usage
+package usage_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // Lapse, timeouts and cancellation, in testing/synctest bubbles against
@@ -19,17 +21,17 @@ import (
 // session; the extra payload only until it is acknowledged.
 func TestReportEveryLapse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		startFake(t, c, func(o *Options) { o.ExtraPayload = []byte(`{"endpoints":3}`) })
+		c := usagetest.NewUnstartedCollector(t, 8)
+		startFake(t, c, func(o *usage.Options) { o.ExtraPayload = []byte(`{"endpoints":3}`) })
 		time.Sleep(3*time.Hour + time.Minute)
 		synctest.Wait()
-		sessions, got := c.snapshot()
+		sessions, got := c.Sessions(), c.Reports()
 		checkOffsets(t, "reports", attemptOffsets(got), secs(0, 3600, 7200, 10800))
 		for i, a := range got {
-			if !a.accepted || a.req.Data.Uptime != int64(i)*3600 {
-				t.Errorf("report %d: accepted %v uptime %d", i+1, a.accepted, a.req.Data.Uptime)
+			if !a.Accepted || a.Data.Uptime != int64(i)*3600 {
+				t.Errorf("report %d: accepted %v uptime %d", i+1, a.Accepted, a.Data.Uptime)
 			}
-			if has := len(a.req.Data.Extra) > 0; has != (i == 0) {
+			if has := len(a.Data.Extra) > 0; has != (i == 0) {
 				t.Errorf("report %d carries the extra payload: %v", i+1, has)
 			}
 		}
@@ -45,8 +47,8 @@ func TestReportRefusedAuthOpensNewSession(t *testing.T) {
 	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newFakeCollector(t, 8)
-				c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+				c := usagetest.NewUnstartedCollector(t, 8)
+				c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 					if rr.Token == "token1" {
 						w.WriteHeader(code)
 						return true
@@ -55,10 +57,10 @@ func TestReportRefusedAuthOpensNewSession(t *testing.T) {
 				}
 				startFake(t, c, nil)
 				synctest.Wait()
-				_, got := c.snapshot()
+				_, got := c.Sessions(), c.Reports()
 				checkOffsets(t, "reports", attemptOffsets(got), secs(0, 0))
-				if got[1].req.Token != "token2" || !got[1].accepted {
-					t.Fatalf("report after %d: token %q accepted %v, want token2 accepted", code, got[1].req.Token, got[1].accepted)
+				if got[1].Token != "token2" || !got[1].Accepted {
+					t.Fatalf("report after %d: token %q accepted %v, want token2 accepted", code, got[1].Token, got[1].Accepted)
 				}
 			})
 		})
@@ -69,8 +71,8 @@ func TestReportRefusedAuthOpensNewSession(t *testing.T) {
 // sent until the next lapse.
 func TestReport4xxIsFinal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.report = func(n int, w http.ResponseWriter, rr *ReportRequest) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleReport = func(n int, w http.ResponseWriter, rr *usage.ReportRequest) bool {
 			if n == 1 {
 				http.Error(w, `{"status":400,"message":"bad stamp"}`, http.StatusBadRequest)
 				return true
@@ -80,7 +82,7 @@ func TestReport4xxIsFinal(t *testing.T) {
 		_, logs := startFake(t, c, nil)
 		time.Sleep(time.Hour + time.Minute)
 		synctest.Wait()
-		_, got := c.snapshot()
+		_, got := c.Sessions(), c.Reports()
 		checkOffsets(t, "reports", attemptOffsets(got), secs(0, 3600))
 		if !logs.find("WARNING", "Report refused (400): bad stamp; next report at 2000-01-01T01:00:00Z") {
 			t.Errorf("refusal not logged with the next report time:\n%s", logs)
@@ -92,16 +94,16 @@ func TestReport4xxIsFinal(t *testing.T) {
 // Options.Timeout per request.
 func TestTimeoutBoundsRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newFakeCollector(t, 8)
-		c.session = func(n int, w http.ResponseWriter) bool {
+		c := usagetest.NewUnstartedCollector(t, 8)
+		c.HandleSession = func(n int, w http.ResponseWriter) bool {
 			time.Sleep(time.Minute) // an answer nobody waits for
 			return true
 		}
-		opt := testOptions(fakeURL)
-		opt.Client = c.httpClient()
+		opt := testOptions(usagetest.UnstartedURL)
+		opt.Client = c.Client()
 		opt.Timeout = 300 * time.Millisecond
 		start := time.Now()
-		_, err := New(opt, nil)
+		_, err := usage.New(opt, nil)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("New against a hanging collector: %v, want a deadline error", err)
 		}
@@ -131,8 +133,8 @@ func (m *signalMinter) MintContext(ctx context.Context, res string) (string, err
 func TestCancelStopsLoopAndMinting(t *testing.T) {
 	t.Run("waiting", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			c := newFakeCollector(t, 8)
-			r, _ := New(func() Options { o := testOptions(fakeURL); o.Client = c.httpClient(); return o }(), nil)
+			c := usagetest.NewUnstartedCollector(t, 8)
+			r, _ := usage.New(func() usage.Options { o := testOptions(usagetest.UnstartedURL); o.Client = c.Client(); return o }(), nil)
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan struct{})
 			go func() { r.Report(ctx); close(done) }()
@@ -146,12 +148,12 @@ func TestCancelStopsLoopAndMinting(t *testing.T) {
 	})
 	t.Run("minting", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			c := newFakeCollector(t, 8)
-			opt := testOptions(fakeURL)
-			opt.Client = c.httpClient()
+			c := usagetest.NewUnstartedCollector(t, 8)
+			opt := testOptions(usagetest.UnstartedURL)
+			opt.Client = c.Client()
 			m := &signalMinter{started: make(chan struct{})}
 			opt.Minter = m
-			r, err := New(opt, nil)
+			r, err := usage.New(opt, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +163,7 @@ func TestCancelStopsLoopAndMinting(t *testing.T) {
 			<-m.started
 			cancel()
 			<-done
-			if _, got := c.snapshot(); len(got) != 0 {
+			if got := c.Reports(); len(got) != 0 {
 				t.Errorf("%d reports sent after cancel", len(got))
 			}
 		})
@@ -175,7 +177,7 @@ func TestNilRepliesNeverPanic(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				fc := &faultyClient{mode: mode}
-				r, err := New(testOptions(""), fc)
+				r, err := usage.New(testOptions(""), fc)
 				if err == nil || r == nil {
 					t.Fatalf("New = %v, %v; want the reporter and the session error", r, err)
 				}
@@ -188,12 +190,12 @@ func TestNilRepliesNeverPanic(t *testing.T) {
 			})
 		})
 	}
-	r, _ := New(testOptions(""), &faultyClient{mode: "nil-error"})
+	r, _ := usage.New(testOptions(""), &faultyClient{mode: "nil-error"})
 	r.Client = &faultyClient{mode: "panic"}
 	if err := r.SingleReport(context.Background()); err == nil || !strings.Contains(err.Error(), "panic") {
 		t.Errorf("SingleReport with a panicking client = %v, want the panic as an error", err)
 	}
-	var zero Reporter
+	var zero usage.Reporter
 	zero.Client = &faultyClient{}
 	if err := zero.SingleReport(context.Background()); err == nil {
 		t.Error("SingleReport on a zero Reporter succeeded")

@@ -2,11 +2,9 @@ package prometheus
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,67 +13,21 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // The real parts of the dashboard test: the usage-collector binary built
 // from this module, and Debian's Prometheus, each a process on loopback.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// collectorBinary builds cmd/usage-collector once per test run.
-func collectorBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "usage-collector-prom")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "usage-collector")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/usage-collector")
-		cmd.Dir = ".." // the collector module
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	proctest.Clean()
 	os.Exit(code)
-}
-
-// logBuffer collects a process's output for failure messages.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // stopOnCleanup ends cmd when the test is over (SIGTERM, then SIGKILL
@@ -100,7 +52,7 @@ var addrRE = regexp.MustCompile(`addr=(\S+)`)
 // accept each other's tokens.
 func startCollector(t *testing.T, db string) string {
 	t.Helper()
-	cmd := exec.Command(collectorBinary(t), "-listen", "127.0.0.1:0", "-db", "sqlite:"+db, "-bits", "8", "-fleet-metrics")
+	cmd := exec.Command(proctest.Build(t, "../cmd/usage-collector"), "-listen", "127.0.0.1:0", "-db", "sqlite:"+db, "-bits", "8", "-fleet-metrics")
 	cmd.Env = append(os.Environ(), "USAGE_COLLECTOR_SECRET=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -109,7 +61,7 @@ func startCollector(t *testing.T, db string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs, addr, exited := new(logBuffer), make(chan string, 1), make(chan struct{})
+	logs, addr, exited := new(usagetest.Log), make(chan string, 1), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -133,21 +85,10 @@ func startCollector(t *testing.T, db string) string {
 	return ""
 }
 
-// freePort returns a loopback address nobody listens on at the moment.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // prom is a running Prometheus.
 type prom struct {
 	url  string
-	logs *logBuffer
+	logs *usagetest.Log
 }
 
 // startPrometheus runs Prometheus on a free loopback port with its own
@@ -178,10 +119,10 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+	addr := "127.0.0.1:" + proctest.FreePort(t)
 	cmd := exec.Command(exe, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	p := &prom{url: "http://" + addr, logs: new(logBuffer)}
+	p := &prom{url: "http://" + addr, logs: new(usagetest.Log)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

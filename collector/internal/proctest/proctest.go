@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 var (
@@ -72,7 +73,7 @@ func Clean() {
 type Proc struct {
 	Cmd  *exec.Cmd
 	URL  string // http://HOST:PORT, the address it logged
-	Logs *SyncBuffer
+	Logs *usagetest.Log
 	done chan error
 }
 
@@ -92,12 +93,12 @@ func Start(t testing.TB, bin string, args []string, env ...string) *Proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{Cmd: cmd, Logs: new(SyncBuffer), done: make(chan error, 1)}
+	p := &Proc{Cmd: cmd, Logs: new(usagetest.Log), done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			p.Logs.WriteString(sc.Text() + "\n")
+			fmt.Fprintln(p.Logs, sc.Text())
 			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil && strings.Contains(sc.Text(), "listening") {
 				select {
 				case addr <- m[1]:
@@ -173,25 +174,4 @@ func FreePort(t testing.TB) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
-}
-
-// SyncBuffer is a bytes.Buffer that the log reader goroutine and the test
-// may use at once.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// WriteString appends v.
-func (s *SyncBuffer) WriteString(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.WriteString(v)
-}
-
-// String returns what was written.
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -3,9 +3,12 @@
 // targets/<release>.mod and targets/<release>.sum, every module the plugin
 // shares with that KrakenD at KrakenD's version, copies the go.sum to
 // testdata/krakend-ce-v<release>.go.sum and names the release in
-// targets/releases. Run it from the repository root:
+// targets/releases. It is a module of its own (it requires golang.org/x/mod,
+// which the plugin's module must not); build it, then run it from the
+// repository root:
 //
-//	go run ./internal/cmd/addrelease -release 2.13.8 -go 1.25.12 -sum ../shared/krakend-ce/src/krakend-ce-v2.13.8.go.sum
+//	go build -C internal/cmd/addrelease -o "$PWD/build/addrelease" .
+//	build/addrelease -release 2.13.8 -go 1.25.12 -sum ../shared/krakend-ce/src/krakend-ce-v2.13.8.go.sum
 //
 // It starts from the root go.mod, so a requirement added there reaches
 // every target when the releases are refreshed (make targets). It fails,

@@ -1,42 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	usage3 "github.com/krakend-usage/krakend-usage/lura3"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 	"github.com/luraproject/lura/v3/config"
 )
-
-// syncBuffer is the gateway's log, written by its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // client is the test's own: lura's router replaces http.DefaultTransport
 // when it starts, which would race with requests made through it.
@@ -52,57 +33,11 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startCollector builds the real usage-collector from ../../../collector
-// and runs it on a loopback port with a SQLite file. It skips (fails when
-// USAGE_TEST_REQUIRE_KRAKEND is set, as in CI) when it cannot be built.
-func startCollector(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "usage-collector")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/usage-collector")
-	build.Dir = filepath.Join("..", "..", "..", "collector")
-	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("cannot build the collector: %v\n%s", err, out)
-		if os.Getenv("USAGE_TEST_REQUIRE_KRAKEND") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(bin, "-listen", addr, "-db", "sqlite:"+filepath.Join(dir, "usage.db"), "-bits", "8")
-	var log syncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("collector log:\n%s", log.String())
-		}
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if r, err := client.Get(url + "/healthz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector did not answer /healthz within 30s:\n%s", log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// A lura v3 gateway with the decorator reports to a real collector, and
-// serves its endpoints meanwhile.
+// A lura v3 gateway with the decorator reports to a collector, and serves
+// its endpoints meanwhile. (e2e/'s every-host test runs this gateway
+// against the real collector.)
 func TestGatewayReportsToCollector(t *testing.T) {
-	collector := startCollector(t)
+	col := usagetest.NewCollector(t, 8)
 	port := freePort(t)
 	cfgJSON := fmt.Sprintf(`{
   "version": 3, "name": "lura v3 test", "port": %d, "timeout": "3s",
@@ -114,7 +49,7 @@ func TestGatewayReportsToCollector(t *testing.T) {
     {"endpoint": "/ping", "method": "GET", "backend": [{"host": ["http://127.0.0.1:%d"], "url_pattern": "/__health"}],
      "extra_config": {"qos/http-cache": {}}}
   ]
-}`, port, collector, port)
+}`, port, col.URL, port)
 	file := filepath.Join(t.TempDir(), "krakend.json")
 	if err := os.WriteFile(file, []byte(cfgJSON), 0o644); err != nil {
 		t.Fatal(err)
@@ -131,7 +66,7 @@ func TestGatewayReportsToCollector(t *testing.T) {
 	server := krakend.ServerID(krakend.InstanceIdentity(), port)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var log syncBuffer
+	var log usagetest.Log
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"run", "-c", file}, &log) }()
 	defer func() {
@@ -146,37 +81,23 @@ func TestGatewayReportsToCollector(t *testing.T) {
 		}
 	}()
 
-	var got struct {
-		Endpoints int64    `json:"endpoints"`
-		Features  []string `json:"features"`
-		Servers   []struct {
-			ID string `json:"server_id"`
-		} `json:"servers"`
+	r0 := col.WaitReports(t, 1, 60*time.Second)[0]
+	var p krakend.Payload
+	if err := json.Unmarshal(r0.Data.Extra, &p); err != nil {
+		t.Fatalf("payload %q: %v", r0.Data.Extra, err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		r, err := client.Get(collector + "/api/clusters/" + cluster)
-		if err == nil {
-			if r.StatusCode == 200 {
-				err = json.NewDecoder(r.Body).Decode(&got)
-				r.Body.Close()
-				if err != nil {
-					t.Fatalf("GET /api/clusters/%s: %v", cluster, err)
-				}
-				break
-			}
-			r.Body.Close()
+	if !r0.Accepted || r0.Data.ClusterID != cluster || r0.Data.ServerID != server {
+		t.Errorf("report %+v (accepted %v), want cluster %s and server %s", r0.Data, r0.Accepted, cluster, server)
+	}
+	var features []string
+	for ns := range p.Namespaces {
+		if ns != usage3.Namespace {
+			features = append(features, ns)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s did not reach the collector within 60s (last error %v)", cluster, err)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	if len(got.Servers) != 1 || got.Servers[0].ID != server {
-		t.Errorf("cluster %s has servers %+v, want one: %s", cluster, got.Servers, server)
-	}
-	if got.Endpoints != 1 || strings.Join(got.Features, ",") != "qos/http-cache,security/cors" {
-		t.Errorf("cluster %s: %d endpoints, features %v; want 1 and [qos/http-cache security/cors]", cluster, got.Endpoints, got.Features)
+	sort.Strings(features)
+	if p.Endpoints != 1 || p.Mode != krakend.ModeDecorator || strings.Join(features, ",") != "qos/http-cache,security/cors" {
+		t.Errorf("payload %s: want 1 endpoint, mode decorator and the components qos/http-cache and security/cors", r0.Data.Extra)
 	}
 	// The gateway served throughout.
 	r, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", port))

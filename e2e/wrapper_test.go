@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"encoding/json"
@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // The krakend-usage command beside the stock KrakenD of the newest
@@ -49,24 +52,24 @@ func TestWrapperEndToEnd(t *testing.T) {
 func (e *e2e) wrapperSuite(t *testing.T) {
 	t.Run("identity", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		file := e.config(t, col, nil)
 		g := e.start(t, col, file, nil)
-		reports := col.waitReports(t, 1, 60*time.Second)
+		reports := col.WaitReports(t, 1, 60*time.Second)
 		g.stop()
-		cfg, err := NewConfigParser(noEnv).Parse(file)
+		cfg, err := krakendusage.NewConfigParser(testenv.NoEnv).Parse(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		digest, _ := ConfigDigest(cfg)
+		digest, _ := krakendusage.ConfigDigest(cfg)
 		d := reports[0].Data
-		if want := ClusterID(digest); d.ClusterID != want {
+		if want := krakendusage.ClusterID(digest); d.ClusterID != want {
 			t.Errorf("cluster ID %s, want %s (the plugin's for this config)", d.ClusterID, want)
 		}
-		if want := ServerID(krakend.InstanceIdentity(), cfg.Port); d.ServerID != want {
+		if want := krakendusage.ServerID(krakend.InstanceIdentity(), cfg.Port); d.ServerID != want {
 			t.Errorf("server ID %s, want %s (the plugin's on this host and port)", d.ServerID, want)
 		}
-		want := NewPayload(cfg)
+		want := krakendusage.NewPayload(cfg)
 		want.Mode, want.Libc = krakend.ModeWrapper, e.host.Libc
 		if string(d.Extra) != string(want.JSON()) {
 			t.Errorf("payload %s, want %s", d.Extra, want.JSON())
@@ -85,9 +88,9 @@ func (e *e2e) wrapperSuite(t *testing.T) {
 	// its status, right after it, leaving no process behind.
 	t.Run("SIGTERM", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		g := e.start(t, col, e.config(t, col, nil), nil)
-		col.waitReports(t, 1, 60*time.Second)
+		col.WaitReports(t, 1, 60*time.Second)
 		child := gatewayChild(t, g)
 		g.noProbe = true // the probes fail once KrakenD is stopped
 		start := time.Now()
@@ -113,7 +116,7 @@ func (e *e2e) wrapperSuite(t *testing.T) {
 	// A KrakenD killed with SIGKILL takes the wrapper with it: exit 137.
 	t.Run("SIGKILL of the gateway", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		g := e.start(t, col, e.config(t, col, nil), nil)
 		g.noProbe = true // the probes fail once KrakenD is stopped
 		child := gatewayChild(t, g)
@@ -134,14 +137,14 @@ func (e *e2e) wrapperSuite(t *testing.T) {
 	// one line, and the gateway serves as without the wrapper.
 	t.Run("unreadable usage block", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		g := e.start(t, col, e.config(t, col, func(m map[string]interface{}) {
-			m["extra_config"].(map[string]interface{})[Namespace] = "not an object"
+			m["extra_config"].(map[string]interface{})[krakendusage.Namespace] = "not an object"
 		}), nil)
 		g.waitLog(t, `ERROR: [SERVICE: Usage] Usage reporter not started: config key "telemetry/usage": bad value "not an object": want a JSON object`)
 		time.Sleep(krakend.MaxStartDelay + time.Second)
 		g.stop() // fails the test unless every endpoint answered throughout
-		if _, _, raw, _ := col.snapshot(); len(raw) != 0 {
+		if raw := col.Requests(); len(raw) != 0 {
 			t.Errorf("the collector got %d requests", len(raw))
 		}
 	})
@@ -180,13 +183,13 @@ func TestUpgradeFromPluginToWrapper(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs gateways")
 	}
-	collector := realCollector(t)
+	collector := testenv.StartCollector(t)
 	e := newE2E(t, gatewayHosts[1])
-	col := newTestCollector(t, 20)
-	col.upstream = collector
+	col := usagetest.NewCollector(t, 20)
+	col.Upstream = collector
 	file := e.config(t, col, func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1h" })
 	g := e.start(t, col, file, nil)
-	col.waitReports(t, 1, 60*time.Second)
+	col.WaitReports(t, 1, 60*time.Second)
 	g.stop()
 
 	// The plugin's folder emptied: what a KrakenD without plugins runs.
@@ -198,7 +201,7 @@ func TestUpgradeFromPluginToWrapper(t *testing.T) {
 		m["plugin"].(map[string]interface{})["folder"] = w.pluginDir
 	})
 	g = w.start(t, col, file2, nil)
-	reports := col.waitReports(t, 2, 60*time.Second)
+	reports := col.WaitReports(t, 2, 60*time.Second)
 	g.stop()
 	if a, b := reports[0].Data, reports[1].Data; a.ClusterID != b.ClusterID || a.ServerID != b.ServerID {
 		t.Errorf("plugin sent %s/%s, wrapper %s/%s", a.ClusterID, a.ServerID, b.ClusterID, b.ServerID)
@@ -215,11 +218,11 @@ func TestUpgradeFromPluginToWrapper(t *testing.T) {
 
 // startSidecar runs krakend-usage sidecar beside the gateway serving cfg
 // on port, checking its health every 200ms, until the test ends.
-func startSidecar(t testing.TB, cfg string, port int) *syncBuffer {
+func startSidecar(t testing.TB, cfg string, port int) *usagetest.Log {
 	t.Helper()
 	cmd := exec.Command(krakendUsage(t), "sidecar", "-c", cfg, "--gateway", fmt.Sprintf("http://127.0.0.1:%d", port), "--health-interval", "200ms")
 	cmd.Env = append(gatewayEnv(), "USAGE_DISABLE=", "DO_NOT_TRACK=")
-	out := &syncBuffer{}
+	out := &usagetest.Log{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -245,35 +248,35 @@ func TestSidecar(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, host)
 			e.pluginDir = t.TempDir()
-			col := newTestCollector(t, 20)
+			col := usagetest.NewCollector(t, 20)
 			file := e.config(t, col, nil)
-			cfg, err := NewConfigParser(noEnv).Parse(file)
+			cfg, err := krakendusage.NewConfigParser(testenv.NoEnv).Parse(file)
 			if err != nil {
 				t.Fatal(err)
 			}
 			g := e.start(t, col, file, nil)
 			out := startSidecar(t, file, cfg.Port)
-			reports := col.waitReports(t, 2, 60*time.Second)
+			reports := col.WaitReports(t, 2, 60*time.Second)
 			d := reports[0].Data
-			var p Payload
+			var p krakendusage.Payload
 			json.Unmarshal(d.Extra, &p)
-			digest, _ := ConfigDigest(cfg)
-			if d.ClusterID != ClusterID(digest) || d.ServerID != ServerID(krakend.InstanceIdentity(), cfg.Port) || d.Version != e.host.Release || p.Mode != krakend.ModeSidecar {
+			digest, _ := krakendusage.ConfigDigest(cfg)
+			if d.ClusterID != krakendusage.ClusterID(digest) || d.ServerID != krakendusage.ServerID(krakend.InstanceIdentity(), cfg.Port) || d.Version != e.host.Release || p.Mode != krakend.ModeSidecar {
 				t.Errorf("report %+v, payload %s; want the plugin's IDs, version %s and mode sidecar", d, d.Extra, e.host.Release)
 			}
 			g.stop()
 			waitFor(t, out, "The gateway stopped answering")
-			sessions, _, _, _ := col.snapshot()
-			_, before, _, _ := col.snapshot()
+			sessions := col.Sessions()
+			before := col.Reports()
 			time.Sleep(2 * time.Second) // report_lapse is 1s
-			if _, after, _, _ := col.snapshot(); len(after) != len(before) {
+			if after := col.Reports(); len(after) != len(before) {
 				t.Errorf("%d reports after the gateway stopped", len(after)-len(before))
 			}
 			g = e.start(t, col, file, nil)
 			defer g.stop()
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				if s, _, _, _ := col.snapshot(); len(s) > len(sessions) {
+				if s := col.Sessions(); len(s) > len(sessions) {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -286,7 +289,7 @@ func TestSidecar(t *testing.T) {
 }
 
 // waitFor waits until out holds s.
-func waitFor(t *testing.T, out *syncBuffer, s string) {
+func waitFor(t *testing.T, out *usagetest.Log, s string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), s) {
@@ -310,24 +313,24 @@ func TestWrapperArm64(t *testing.T) {
 	qemu, err := exec.LookPath("qemu-aarch64")
 	switch {
 	case bin == "":
-		skipOrFail(t, "KRAKEND_ARM64_BIN is not set (targets/krakend-arm64.sh glibc "+readTarget(t).Version+" builds it)")
+		testenv.SkipOrFail(t, "KRAKEND_ARM64_BIN is not set (targets/krakend-arm64.sh glibc "+readTarget(t).Version+" builds it)")
 	case err != nil:
-		skipOrFail(t, "qemu-aarch64 not found (Debian: apt-get install qemu-user)")
+		testenv.SkipOrFail(t, "qemu-aarch64 not found (Debian: apt-get install qemu-user)")
 	}
-	r := buildTool(".", "./cmd/krakend-usage", "krakend-usage-arm64", "GOARCH=arm64")
-	if r.out != "" {
-		t.Fatalf("building krakend-usage for arm64: %s", r.out)
+	r := testenv.BuildTool(".", "./cmd/krakend-usage", "krakend-usage-arm64", "GOARCH=arm64")
+	if r.Out != "" {
+		t.Fatalf("building krakend-usage for arm64: %s", r.Out)
 	}
-	col := newTestCollector(t, 20)
+	col := usagetest.NewCollector(t, 20)
 	// qemu-aarch64 krakend-usage run -- qemu-aarch64 -L SYSROOT krakend run -c FILE
 	e := &e2e{host: krakendHost{Name: "KrakenD arm64 (qemu)"}, gateway: bin, dir: t.TempDir(), noProbe: true, prefix: krakend.LogPrefix,
-		wrap: []string{qemu, r.path, "run", "--", qemu, "-L", "/usr/aarch64-linux-gnu"}}
-	file := everyComponentConfig(t, e.dir, t.TempDir(), freePort(t), col, newTestBackend(t).URL)
+		wrap: []string{qemu, r.Path, "run", "--", qemu, "-L", "/usr/aarch64-linux-gnu"}}
+	file := everyComponentConfig(t, e.dir, t.TempDir(), testenv.FreePort(t), col, newTestBackend(t).URL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()
-	reports := col.waitReports(t, 1, 120*time.Second)
+	reports := col.WaitReports(t, 1, 120*time.Second)
 	d := reports[0].Data
-	var p Payload
+	var p krakendusage.Payload
 	json.Unmarshal(d.Extra, &p)
 	if d.Arch != "arm64" || d.Version != readTarget(t).Version || p.Mode != krakend.ModeWrapper || p.Libc != krakend.LibcGlibc {
 		t.Errorf("report %+v, payload %s; want arch arm64, version %s, mode wrapper, libc glibc", d, d.Extra, readTarget(t).Version)

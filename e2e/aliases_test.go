@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"archive/tar"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
 )
 
@@ -30,7 +31,7 @@ func krakendSources(t *testing.T) []string {
 			return files
 		}
 	}
-	skipOrFail(t, "no KrakenD CE release sources (krakend-ce-vVERSION.tar.gz) in KRAKEND_CE_SRC or ../shared/krakend-ce/src: the alias table is not compared with KrakenD's")
+	testenv.SkipOrFail(t, "no KrakenD CE release sources (krakend-ce-vVERSION.tar.gz) in KRAKEND_CE_SRC or ../shared/krakend-ce/src: the alias table is not compared with KrakenD's")
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 )
@@ -58,7 +59,7 @@ func TestCustomBuildFactoryCompiles(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				msg := fmt.Sprintf("docs/gateway.md's custom-build file does not build against %s with %s: %v\n%s", tc.archive, tc.modfile, err, out)
 				if s := string(out); strings.Contains(s, "404") || strings.Contains(s, "410") || strings.Contains(s, "no such host") {
-					skipOrFail(t, "cannot fetch a module (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): "+msg)
+					testenv.SkipOrFail(t, "cannot fetch a module (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): "+msg)
 				}
 				t.Error(msg)
 			}
@@ -121,7 +122,7 @@ func archiveFile(t *testing.T, archive, name string) []byte {
 	dir := filepath.Dir(krakendSources(t)[0])
 	f, err := os.Open(filepath.Join(dir, archive))
 	if err != nil {
-		skipOrFail(t, fmt.Sprintf("no KrakenD CE source archive %s beside the others: %v", archive, err))
+		testenv.SkipOrFail(t, fmt.Sprintf("no KrakenD CE source archive %s beside the others: %v", archive, err))
 	}
 	defer f.Close()
 	return fileInArchive(t, f, archive, func(n string) bool {

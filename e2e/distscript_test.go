@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"errors"

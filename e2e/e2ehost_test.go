@@ -1,11 +1,10 @@
-package krakendusage
+package e2e
 
 import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // A gatewayHost names a gateway the tests run the plugin in: a stock
@@ -90,7 +92,7 @@ func krakendHosts(t testing.TB) []krakendHost {
 	for _, spec := range append([]gatewayHost{gatewayHosts[0]}, stockHosts(t)...) {
 		h, why := spec.find(t)
 		if why != "" {
-			if requireKrakenD() {
+			if testenv.RequireKrakenD() {
 				t.Errorf("%s: %s (USAGE_TEST_REQUIRE_KRAKEND is set)", spec.name, why)
 			} else {
 				t.Logf("%s: not run: %s", spec.name, why)
@@ -108,7 +110,7 @@ func (spec gatewayHost) resolve(t testing.TB) krakendHost {
 	t.Helper()
 	h, why := spec.find(t)
 	if why != "" {
-		skipOrFail(t, why)
+		testenv.SkipOrFail(t, why)
 	}
 	return h
 }
@@ -148,10 +150,10 @@ func (spec gatewayHost) find(t testing.TB) (h krakendHost, why string) {
 func built(t testing.TB, tg krakendTarget, kind string) (path, why string) {
 	t.Helper()
 	r := buildOnce(tg, kind)
-	if r.out != "" {
-		t.Fatalf("building the %s for KrakenD %s: %s", kind, tg.Version, r.out)
+	if r.Out != "" {
+		t.Fatalf("building the %s for KrakenD %s: %s", kind, tg.Version, r.Out)
 	}
-	return r.path, r.skip
+	return r.Path, r.Skip
 }
 
 func findTarget(t testing.TB, release string) krakendTarget {
@@ -256,7 +258,7 @@ type e2e struct {
 // config writes a copy of examples/krakend.json pointed at the test
 // backend and collector, on a free port, with privacy markers added, then
 // edited by edit.
-func (e *e2e) config(t testing.TB, col *testCollector, edit func(map[string]interface{})) string {
+func (e *e2e) config(t testing.TB, col *usagetest.Collector, edit func(map[string]interface{})) string {
 	t.Helper()
 	b, err := os.ReadFile("examples/krakend.json")
 	if err != nil {
@@ -266,7 +268,7 @@ func (e *e2e) config(t testing.TB, col *testCollector, edit func(map[string]inte
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["port"] = float64(freePort(t))
+	m["port"] = float64(testenv.FreePort(t))
 	m["plugin"] = map[string]interface{}{"pattern": "krakend-usage.so", "folder": e.pluginDir}
 	for _, ep := range m["endpoints"].([]interface{}) {
 		for _, be := range ep.(map[string]interface{})["backend"].([]interface{}) {
@@ -289,31 +291,31 @@ func (e *e2e) config(t testing.TB, col *testCollector, edit func(map[string]inte
 	file := e.write(t, m)
 	// The marker must reach the parsed config for the privacy checks to
 	// mean anything.
-	cfg, err := NewConfigParser(noEnv).Parse(file)
+	cfg, err := krakendusage.NewConfigParser(testenv.NoEnv).Parse(file)
 	if err != nil {
 		t.Fatalf("parsing %s: %v", file, err)
 	}
-	markerHeaderParsed(t, cfg)
+	testenv.MarkerHeaderParsed(t, cfg)
 	return file
 }
 
 func usageBlock(m map[string]interface{}) map[string]interface{} {
-	return m["extra_config"].(map[string]interface{})["plugin/http-server"].(map[string]interface{})[PluginName].(map[string]interface{})
+	return m["extra_config"].(map[string]interface{})["plugin/http-server"].(map[string]interface{})[krakendusage.PluginName].(map[string]interface{})
 }
 
 // firstSession runs a gateway on file until its first session and
 // returns the IDs it sent.
-func (e *e2e) firstSession(t *testing.T, col *testCollector, file string, env, flags []string) usage.SessionRequest {
+func (e *e2e) firstSession(t *testing.T, col *usagetest.Collector, file string, env, flags []string) usage.SessionRequest {
 	t.Helper()
 	g := e.start(t, col, file, env, flags...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		sessions, _, _, _ := col.snapshot()
+		sessions := col.Sessions()
 		if len(sessions) > 0 {
 			g.stop()
-			isUUID5(t, sessions[0].ClusterID)
-			isUUID5(t, sessions[0].ServerID)
-			return sessions[0]
+			testenv.IsUUID5(t, sessions[0].ClusterID)
+			testenv.IsUUID5(t, sessions[0].ServerID)
+			return sessions[0].SessionRequest
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no session:\n%s", g.out.String())
@@ -375,15 +377,6 @@ func countsOf(t *testing.T, file string) string {
 		backends += len(ep.Backend)
 	}
 	return fmt.Sprint(len(m.Endpoints), methods, backends, len(m.AsyncAgent))
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // newTestBackend answers every backend call of examples/krakend.json.

@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"fmt"
@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // BenchmarkWrapper measures what the krakend-usage wrapper costs the
@@ -29,7 +32,7 @@ func BenchmarkWrapper(b *testing.B) {
 	for _, host := range gatewayHosts[1:] {
 		b.Run(host.name, func(b *testing.B) {
 			wrapped, bare, cfgs := wrapperPair(b, host)
-			col := newTestCollector(b, 20)
+			col := usagetest.NewCollector(b, 20)
 			w := wrapped.start(b, col, cfgs[0], nil)
 			p := bare.start(b, col, cfgs[1], nil)
 			w.waitLog(b, "Report accepted")
@@ -79,7 +82,7 @@ func wrapperPair(b *testing.B, host gatewayHost) (wrapped, bare *e2e, cfgs [2]st
 	cp := *wrapped
 	bare = &cp
 	wrapped.wrap, wrapped.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
-	col := newTestCollector(b, 20)
+	col := usagetest.NewCollector(b, 20)
 	edit := func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1m" }
 	return wrapped, bare, [2]string{wrapped.config(b, col, edit), bare.config(b, col, edit)}
 }
@@ -122,7 +125,7 @@ func startMS(b *testing.B, e *e2e, cfg string) float64 {
 
 // configPort reads the port of a config written by e.config.
 func configPort(b *testing.B, cfg string) int {
-	c, err := NewConfigParser(noEnv).Parse(cfg)
+	c, err := krakendusage.NewConfigParser(testenv.NoEnv).Parse(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -195,17 +198,17 @@ func BenchmarkWrapperMemory(b *testing.B) {
 	e.noProbe = true
 	e.pluginDir = b.TempDir()
 	e.wrap, e.prefix = []string{krakendUsage(b), "run", "--"}, krakend.LogPrefix
-	col := newTestCollector(b, 1)
+	col := usagetest.NewCollector(b, 1)
 	g := e.start(b, col, e.config(b, col, func(m map[string]interface{}) {
 		usageBlock(m)["report_lapse"] = "5ms"
 		usageBlock(m)["hash_bits"] = 1.0
 	}), []string{"USAGE_LOG_LEVEL=WARNING"})
 	for range b.N {
-		col.waitReports(b, 100, 60*time.Second)
+		col.WaitReports(b, 100, 60*time.Second)
 		early := rssMB(g.cmd.Process.Pid)
-		col.waitReports(b, 2100, 10*time.Minute)
+		col.WaitReports(b, 2100, 10*time.Minute)
 		mid := rssMB(g.cmd.Process.Pid)
-		col.waitReports(b, 8100, 20*time.Minute)
+		col.WaitReports(b, 8100, 20*time.Minute)
 		late := rssMB(g.cmd.Process.Pid)
 		b.ReportMetric(early, "rss-MB-at-100")
 		b.ReportMetric(mid, "rss-MB-at-2100")

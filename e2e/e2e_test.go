@@ -1,16 +1,20 @@
-package krakendusage
+package e2e
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/krakend-usage/krakend-usage/usage/krakend"
+
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,18 +39,18 @@ func (e *e2e) suite(t *testing.T) {
 	release := e.host.Release
 	t.Run("reports", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		g := e.start(t, col, e.config(t, col, nil), nil)
-		reports := col.waitReports(t, 2, 60*time.Second)
+		reports := col.WaitReports(t, 2, 60*time.Second)
 		g.stop()
 
-		sessions, _, raw, _ := col.snapshot()
+		sessions, raw := col.Sessions(), col.Requests()
 		if len(sessions) != 1 {
 			t.Fatalf("got %d sessions, want 1", len(sessions))
 		}
 		s := sessions[0]
-		isUUID5(t, s.ClusterID)
-		isUUID5(t, s.ServerID)
+		testenv.IsUUID5(t, s.ClusterID)
+		testenv.IsUUID5(t, s.ServerID)
 		for _, r := range reports {
 			if r.Data.ClusterID != s.ClusterID || r.Data.ServerID != s.ServerID {
 				t.Errorf("report IDs %s %s differ from the session's %s %s", r.Data.ClusterID, r.Data.ServerID, s.ClusterID, s.ServerID)
@@ -55,12 +59,13 @@ func (e *e2e) suite(t *testing.T) {
 		if v := reports[0].Data.Version; v != release {
 			t.Errorf("reported version %q, want the gateway's %q", v, release)
 		}
-		for _, ua := range col.userAgents() {
+		for _, r := range col.Requests() {
+			ua := r.Header.Get("User-Agent")
 			if want := "KrakenD Version " + release; ua != want {
 				t.Errorf("got User-Agent %q, want %q (as KrakenD's own reporter)", ua, want)
 			}
 		}
-		var p Payload
+		var p krakendusage.Payload
 		if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 			t.Fatalf("payload %q: %v", reports[0].Data.Extra, err)
 		}
@@ -68,15 +73,19 @@ func (e *e2e) suite(t *testing.T) {
 			t.Errorf("got payload %s, want counts %s", reports[0].Data.Extra, want)
 		}
 		// Privacy: nothing from hosts, paths or headers, in any request.
-		for _, body := range append(raw, string(reports[0].Data.Extra)) {
-			for _, m := range append([]string{"127.0.0.1:" + strings.TrimPrefix(e.backend, "http://127.0.0.1:"), "/users", "/posts", "/dashboard"}, privacyMarkers...) {
+		bodies := []string{string(reports[0].Data.Extra)}
+		for _, r := range raw {
+			bodies = append(bodies, r.String())
+		}
+		for _, body := range bodies {
+			for _, m := range append([]string{"127.0.0.1:" + strings.TrimPrefix(e.backend, "http://127.0.0.1:"), "/users", "/posts", "/dashboard"}, testenv.PrivacyMarkers...) {
 				if strings.Contains(strings.ToLower(body), strings.ToLower(m)) {
 					t.Errorf("%q reached the collector: %s", m, body)
 				}
 			}
 		}
 		out := g.out.String()
-		checkLogLines(t, out, e.prefix)
+		testenv.CheckLogLines(t, out, e.prefix)
 		for _, want := range []string{
 			fmt.Sprintf("INFO: "+e.prefix+" Starting the usage reporter: cluster ID %s, server ID %s, collector %s, report lapse 1s", s.ClusterID, s.ServerID, col.URL),
 			"WARNING: " + e.prefix + " Report lapse 1s is below 1m0s",
@@ -91,7 +100,7 @@ func (e *e2e) suite(t *testing.T) {
 
 	t.Run("ids", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		file := e.config(t, col, nil)
 		base := e.firstSession(t, col, file, nil, nil)
 		var again, otherPort, envPort, flagPort, added usage.SessionRequest
@@ -104,11 +113,11 @@ func (e *e2e) suite(t *testing.T) {
 				flags []string
 			}{
 				{"restart", &again, file, nil, nil},
-				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(freePort(t)) }), nil, nil},
-				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", freePort(t))}, nil},
-				{"-p flag", &flagPort, file, nil, []string{"-p", fmt.Sprint(freePort(t))}},
+				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(testenv.FreePort(t)) }), nil, nil},
+				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", testenv.FreePort(t))}, nil},
+				{"-p flag", &flagPort, file, nil, []string{"-p", fmt.Sprint(testenv.FreePort(t))}},
 				{"added endpoint", &added, e.variant(t, file, func(m map[string]interface{}) {
-					m["port"] = float64(freePort(t))
+					m["port"] = float64(testenv.FreePort(t))
 					m["endpoints"] = append(m["endpoints"].([]interface{}), map[string]interface{}{
 						"endpoint": "/added", "backend": []interface{}{map[string]interface{}{"url_pattern": "/added"}},
 					})
@@ -116,7 +125,7 @@ func (e *e2e) suite(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					c := newTestCollector(t, 20)
+					c := usagetest.NewCollector(t, 20)
 					// Re-pointed at this subtest's collector: the usage block
 					// is not part of the cluster identity.
 					f := e.variant(t, tc.file, func(m map[string]interface{}) { usageBlock(m)["url"] = c.URL })
@@ -139,13 +148,13 @@ func (e *e2e) suite(t *testing.T) {
 
 	t.Run("yaml", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		m := e.configMap(t, col, nil)
 		file := e.writeYAML(t, m)
 		g := e.start(t, col, file, nil)
-		reports := col.waitReports(t, 1, 60*time.Second)
+		reports := col.WaitReports(t, 1, 60*time.Second)
 		g.stop()
-		var p Payload
+		var p krakendusage.Payload
 		if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 			t.Fatalf("payload %q: %v", reports[0].Data.Extra, err)
 		}
@@ -159,15 +168,15 @@ func (e *e2e) suite(t *testing.T) {
 
 	t.Run("flexible config", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		m := e.configMap(t, col, nil)
 		want := len(m["endpoints"].([]interface{})) + 3
 		file, settings := e.writeTemplate(t, m, []string{"/fc/a", "/fc/b", "/fc/c"})
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		g := e.start(t, col, file, []string{"FC_ENABLE=1", "FC_SETTINGS=" + settings, fmt.Sprintf("KRAKEND_PORT=%d", port)})
-		reports := col.waitReports(t, 1, 60*time.Second)
+		reports := col.WaitReports(t, 1, 60*time.Second)
 		g.stop()
-		var p Payload
+		var p krakendusage.Payload
 		if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 			t.Fatalf("payload %q: %v", reports[0].Data.Extra, err)
 		}
@@ -192,13 +201,13 @@ func (e *e2e) suite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			col := newTestCollector(t, 20)
+			col := usagetest.NewCollector(t, 20)
 			g := e.start(t, col, e.config(t, col, tc.edit), tc.env)
 			g.waitLog(t, tc.line)
 			// The reporter would have called by now (start delay ≤ 3s).
 			time.Sleep(krakend.MaxStartDelay + time.Second)
 			g.stop() // fails the test unless every endpoint answered throughout
-			if _, _, raw, _ := col.snapshot(); len(raw) != 0 {
+			if raw := col.Requests(); len(raw) != 0 {
 				t.Errorf("the collector got %d requests: %v", len(raw), raw)
 			}
 			var lines []string // above DEBUG ("Logger loaded")
@@ -215,16 +224,16 @@ func (e *e2e) suite(t *testing.T) {
 
 	t.Run("dry run", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
+		col := usagetest.NewCollector(t, 20)
 		g := e.start(t, col, e.config(t, col, func(m map[string]interface{}) { usageBlock(m)["dry_run"] = true }), nil)
 		g.waitLog(t, "Would send a report to "+col.URL+"/report: ")
 		g.stop()
-		if _, _, raw, _ := col.snapshot(); len(raw) != 0 {
+		if raw := col.Requests(); len(raw) != 0 {
 			t.Errorf("dry run sent %d requests", len(raw))
 		}
 		out := g.out.String()
-		checkLogLines(t, out, e.prefix)
-		session, report := dryRunRequests(t, out, col.URL)
+		testenv.CheckLogLines(t, out, e.prefix)
+		session, report := testenv.DryRunRequests(t, out, col.URL)
 		if report.Data.ClusterID != session.ClusterID || report.Data.Version != release {
 			t.Errorf("logged report %+v does not match session %+v", report.Data, session)
 		}
@@ -237,14 +246,14 @@ func (e *e2e) suite(t *testing.T) {
 
 	t.Run("collector down", func(t *testing.T) {
 		t.Parallel()
-		col := newTestCollector(t, 20)
-		col.setDown(3)
+		col := usagetest.NewCollector(t, 20)
+		col.SetOutage(3)
 		g := e.start(t, col, e.config(t, col, nil), nil)
 		g.waitLog(t, "INFO: "+e.prefix+" Collector reachable again after 3 failed attempts")
-		col.waitReports(t, 1, 30*time.Second)
+		col.WaitReports(t, 1, 30*time.Second)
 		g.stop()
 		out := g.out.String()
-		checkLogLines(t, out, e.prefix)
+		testenv.CheckLogLines(t, out, e.prefix)
 		warn := g.lines("WARNING: " + e.prefix + " Collector unreachable")
 		if want := "collector answered 502 Bad Gateway (text/html); retrying in the background"; len(warn) != 1 || !strings.HasSuffix(warn[0], want) {
 			t.Errorf("got warnings %q, want exactly one ending %q", warn, want)
@@ -259,7 +268,7 @@ func (e *e2e) suite(t *testing.T) {
 }
 
 // configMap is the map config writes, before it is written.
-func (e *e2e) configMap(t testing.TB, col *testCollector, edit func(map[string]interface{})) map[string]interface{} {
+func (e *e2e) configMap(t testing.TB, col *usagetest.Collector, edit func(map[string]interface{})) map[string]interface{} {
 	t.Helper()
 	var m map[string]interface{}
 	b, err := os.ReadFile(e.config(t, col, edit))

@@ -1,6 +1,10 @@
-package krakendusage
+package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
+)
 
 // BenchmarkGateway measures requests per second through a gateway with
 // the krakend-usage plugin loaded and reporting (enabled) and
@@ -22,7 +26,7 @@ func BenchmarkGateway(b *testing.B) {
 func benchmarkGateway(b *testing.B, host gatewayHost) {
 	e := newE2E(b, host)
 	e.noProbe = true
-	col := newTestCollector(b, 20)
+	col := usagetest.NewCollector(b, 20)
 	edit := func(m map[string]interface{}) { usageBlock(m)["report_lapse"] = "1m" }
 	enabled := e.start(b, col, e.config(b, col, edit), nil)
 	disabled := e.start(b, col, e.config(b, col, edit), []string{"USAGE_DISABLE=1"})

@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // runningGateway is one gateway process.
@@ -20,7 +22,7 @@ type runningGateway struct {
 	cmd    *exec.Cmd
 	cfg    string
 	port   int
-	out    *syncBuffer
+	out    *usagetest.Log
 	cancel context.CancelFunc
 	probe  sync.WaitGroup
 	failed []string
@@ -35,7 +37,7 @@ type runningGateway struct {
 // until it serves, and probes every endpoint until stop: they must all
 // answer. The port it waits on is the config's, else KRAKEND_PORT's, else
 // the -p flag's, as in `krakend run`.
-func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string, flags ...string) *runningGateway {
+func (e *e2e) start(t testing.TB, col *usagetest.Collector, cfg string, env []string, flags ...string) *runningGateway {
 	t.Helper()
 	var m struct {
 		Port float64 `json:"port"`
@@ -61,7 +63,7 @@ func (e *e2e) start(t testing.TB, col *testCollector, cfg string, env []string, 
 		t.Fatalf("no port for %s", cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &runningGateway{t: t, cfg: cfg, port: int(m.Port), out: &syncBuffer{}, cancel: cancel}
+	g := &runningGateway{t: t, cfg: cfg, port: int(m.Port), out: &usagetest.Log{}, cancel: cancel}
 	argv := append(append(append([]string{}, e.wrap...), e.gateway, "run", "-c", cfg), flags...)
 	g.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	g.cmd.Dir = e.dir

@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"debug/buildinfo"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // KrakenD's own checks, run with the stock binaries: what an operator
@@ -60,9 +62,9 @@ func TestKrakenDReleases(t *testing.T) {
 			})
 			t.Run("report", func(t *testing.T) {
 				e := newE2EOn(t, h)
-				col := newTestCollector(t, 20)
+				col := usagetest.NewCollector(t, 20)
 				g := e.start(t, col, e.config(t, col, nil), nil)
-				reports := col.waitReports(t, 1, 60*time.Second)
+				reports := col.WaitReports(t, 1, 60*time.Second)
 				// Logged once the collector's answer is read.
 				g.waitLog(t, "INFO: [PLUGIN: krakend-usage] Report accepted")
 				g.stop()

@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"encoding/json"
@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // The images of deploy/krakend/Dockerfile, built and run with podman: the
@@ -54,11 +57,11 @@ func podman(t *testing.T, args ...string) string {
 
 // containerConfig writes a krakend.json for a container on the host's
 // network: the gateway on port, reporting to col every second.
-func containerConfig(t *testing.T, port int, col *testCollector) string {
+func containerConfig(t *testing.T, port int, col *usagetest.Collector) string {
 	t.Helper()
 	m := map[string]interface{}{
 		"version": 3, "port": port,
-		"extra_config": map[string]interface{}{Namespace: map[string]interface{}{"url": col.URL, "report_lapse": "1s"}},
+		"extra_config": map[string]interface{}{krakendusage.Namespace: map[string]interface{}{"url": col.URL, "report_lapse": "1s"}},
 		"endpoints": []interface{}{map[string]interface{}{"endpoint": "/self", "backend": []interface{}{
 			map[string]interface{}{"host": []interface{}{fmt.Sprintf("http://127.0.0.1:%d", port)}, "url_pattern": "/__health"}}}},
 	}
@@ -91,8 +94,8 @@ func TestContainerImages(t *testing.T) {
 	t.Logf("%s: %.1f MB", tag, size/1e6)
 
 	t.Run("wrapper in the KrakenD image", func(t *testing.T) {
-		col := newTestCollector(t, 20)
-		port := freePort(t)
+		col := usagetest.NewCollector(t, 20)
+		port := testenv.FreePort(t)
 		file := containerConfig(t, port, col)
 		name := fmt.Sprintf("krakend-usage-test-%d-wrapper", os.Getpid())
 		podman(t, "run", "-d", "--name", name, "--network=host", "-e", "HTTPS_PROXY=http://127.0.0.1:9",
@@ -104,7 +107,7 @@ func TestContainerImages(t *testing.T) {
 			}
 			exec.Command("podman", "rm", "-f", name).Run()
 		})
-		reports := col.waitReports(t, 1, 90*time.Second)
+		reports := col.WaitReports(t, 1, 90*time.Second)
 		var p krakend.Payload
 		json.Unmarshal(reports[0].Data.Extra, &p)
 		if p.Mode != krakend.ModeWrapper || p.Libc != krakend.LibcMusl || reports[0].Data.Version == "undefined" {
@@ -136,8 +139,8 @@ func TestContainerImages(t *testing.T) {
 	})
 
 	t.Run("sidecar beside the KrakenD image", func(t *testing.T) {
-		col := newTestCollector(t, 20)
-		port := freePort(t)
+		col := usagetest.NewCollector(t, 20)
+		port := testenv.FreePort(t)
 		file := containerConfig(t, port, col)
 		gw := fmt.Sprintf("krakend-usage-test-%d-gateway", os.Getpid())
 		sc := fmt.Sprintf("krakend-usage-test-%d-sidecar", os.Getpid())
@@ -154,7 +157,7 @@ func TestContainerImages(t *testing.T) {
 			}
 			exec.Command("podman", "rm", "-f", gw, sc).Run()
 		})
-		reports := col.waitReports(t, 1, 90*time.Second)
+		reports := col.WaitReports(t, 1, 90*time.Second)
 		var p krakend.Payload
 		json.Unmarshal(reports[0].Data.Extra, &p)
 		if p.Mode != krakend.ModeSidecar || reports[0].Data.Version == "undefined" {
@@ -172,8 +175,8 @@ func TestContainerImages(t *testing.T) {
 	// port, on the host's network (podman's pod network cannot reach the
 	// test collector on loopback), one replica (podman runs one pod).
 	t.Run("kubernetes example", func(t *testing.T) {
-		col := newTestCollector(t, 20)
-		port := freePort(t)
+		col := usagetest.NewCollector(t, 20)
+		port := testenv.FreePort(t)
 		b, err := os.ReadFile("deploy/krakend/kubernetes.yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +209,7 @@ func TestContainerImages(t *testing.T) {
 			}
 			exec.Command("podman", "play", "kube", "--down", file).Run()
 		})
-		reports := col.waitReports(t, 1, 90*time.Second)
+		reports := col.WaitReports(t, 1, 90*time.Second)
 		var p krakend.Payload
 		json.Unmarshal(reports[0].Data.Extra, &p)
 		if p.Mode != krakend.ModeSidecar || p.Libc != krakend.LibcMusl || reports[0].Data.Version == "undefined" {

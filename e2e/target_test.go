@@ -1,4 +1,4 @@
-package krakendusage
+package e2e
 
 import (
 	"os"
@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 )
 
 // The KrakenD releases the plugin is built for are named once, in
@@ -58,44 +59,7 @@ func readTarget(t testing.TB) krakendTarget {
 	return tgs[len(tgs)-1]
 }
 
-// requireKrakenD is set by .ci/run: every test that needs the KrakenD
-// toolchain, a KrakenD binary, a target's modules or a C compiler then
-// fails instead of skipping.
-func requireKrakenD() bool { return os.Getenv("USAGE_TEST_REQUIRE_KRAKEND") != "" }
-
-// skipOrFail skips the test with why, or fails it in CI.
-func skipOrFail(t testing.TB, why string) {
-	t.Helper()
-	if requireKrakenD() {
-		t.Fatal(why + " (USAGE_TEST_REQUIRE_KRAKEND is set: CI must run this test)")
-	}
-	t.Skip(why)
-}
-
-// builds are made once per test binary, in one directory removed by
-// TestMain, and shared by every test that needs them.
-var (
-	buildDir  string
-	buildMu   sync.Mutex
-	buildDone = map[string]buildResult{}
-)
-
-type buildResult struct {
-	path string
-	out  string // the go command's output when it failed
-	skip string // why it cannot be built here
-}
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "krakend-usage-test-")
-	if err != nil {
-		panic(err)
-	}
-	buildDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, "..") }
 
 // releaseBuild builds kind for the release tg: with its Go release
 // (GOTOOLCHAIN; the module proxy serves it) and its pins (-modfile), never
@@ -106,35 +70,28 @@ func releaseBuild(t testing.TB, tg krakendTarget, kind string) string {
 	t.Helper()
 	r := buildOnce(tg, kind)
 	switch {
-	case r.skip != "":
-		skipOrFail(t, r.skip)
-	case r.out != "":
-		t.Fatalf("building the %s for KrakenD %s: %s", kind, tg.Version, r.out)
+	case r.Skip != "":
+		testenv.SkipOrFail(t, r.Skip)
+	case r.Out != "":
+		t.Fatalf("building the %s for KrakenD %s: %s", kind, tg.Version, r.Out)
 	}
-	return r.path
+	return r.Path
 }
 
 // buildOnce builds kind for tg, or returns the earlier result.
-func buildOnce(tg krakendTarget, kind string) buildResult {
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	key := tg.Version + "/" + kind
-	r, ok := buildDone[key]
-	if !ok {
-		r = doBuild(tg, kind)
-		buildDone[key] = r
-	}
-	return r
+func buildOnce(tg krakendTarget, kind string) testenv.Build {
+	return testenv.Once(tg.Version+"/"+kind, func(dir string) testenv.Build { return build(tg, kind, dir) })
 }
 
 // refused is how the go command says the module proxy will not serve a
 // version (here, some of 2.13.x's pins come only from the shared goproxy).
 var refused = regexp.MustCompile(`(?m)^.*reading \S+: (403|404|410) .*$`)
 
-func doBuild(tg krakendTarget, kind string) buildResult {
+// build builds kind for tg in buildDir.
+func build(tg krakendTarget, kind, buildDir string) testenv.Build {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return buildResult{skip: "no go command to build the " + kind + " with"}
+		return testenv.Build{Skip: "no go command to build the " + kind + " with"}
 	}
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=1", "GOTOOLCHAIN=go"+tg.Go)
 	dir := filepath.Join(buildDir, tg.Version)
@@ -156,13 +113,13 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "plugin-musl":
 		if why, ok := cross("musl", "musl-gcc", "", "apt-get install musl-tools"); !ok {
-			return buildResult{skip: why}
+			return testenv.Build{Skip: why}
 		}
 		path = filepath.Join(dir, "musl", "krakend-usage.so")
 		args = append(plugin, path, "./cmd/krakend-usage-plugin")
 	case "plugin-arm64":
 		if why, ok := cross("arm64", "aarch64-linux-gnu-gcc", "", "apt-get install gcc-aarch64-linux-gnu"); !ok {
-			return buildResult{skip: why}
+			return testenv.Build{Skip: why}
 		}
 		env = append(env, "GOARCH=arm64")
 		path = filepath.Join(dir, "arm64", "krakend-usage.so")
@@ -171,10 +128,10 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 		// musl-gcc for arm64: the cross compiler with musl-dev:arm64's specs.
 		const specs = "/usr/lib/aarch64-linux-musl/musl-gcc.specs"
 		if _, err := os.Stat(specs); err != nil {
-			return buildResult{skip: specs + " not found: the arm64 musl plugin is not built (dpkg --add-architecture arm64; apt-get install musl-dev:arm64)"}
+			return testenv.Build{Skip: specs + " not found: the arm64 musl plugin is not built (dpkg --add-architecture arm64; apt-get install musl-dev:arm64)"}
 		}
 		if why, ok := cross("arm64 musl", "aarch64-linux-gnu-gcc", "-specs "+specs, "apt-get install gcc-aarch64-linux-gnu"); !ok {
-			return buildResult{skip: why}
+			return testenv.Build{Skip: why}
 		}
 		env = append(env, "GOARCH=arm64")
 		path = filepath.Join(dir, "arm64-musl", "krakend-usage.so")
@@ -190,15 +147,15 @@ func doBuild(tg krakendTarget, kind string) buildResult {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "go"+tg.Go) && strings.Contains(string(out), "toolchain") {
-			return buildResult{skip: "Go " + tg.Go + " (KrakenD " + tg.Version + "'s) is not available here: " + strings.TrimSpace(string(out))}
+			return testenv.Build{Skip: "Go " + tg.Go + " (KrakenD " + tg.Version + "'s) is not available here: " + strings.TrimSpace(string(out))}
 		}
 		if m := refused.FindString(string(out)); m != "" {
-			return buildResult{skip: "KrakenD " + tg.Version + "'s modules cannot all be fetched here (" + strings.TrimSpace(m) +
+			return testenv.Build{Skip: "KrakenD " + tg.Version + "'s modules cannot all be fetched here (" + strings.TrimSpace(m) +
 				"); where the module proxy refuses them, put a proxy that has them first: USAGE_GOPROXY_DIR=DIR make test, or GOPROXY=file://DIR,$(go env GOPROXY) (README, \"A local module proxy\")"}
 		}
-		return buildResult{out: err.Error() + "\n" + string(out)}
+		return testenv.Build{Out: err.Error() + "\n" + string(out)}
 	}
-	return buildResult{path: path}
+	return testenv.Build{Path: path}
 }
 
 // The lura column of targets/releases is the lura/v2 version each release

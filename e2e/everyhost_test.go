@@ -1,11 +1,10 @@
-package krakendusage
+package e2e
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	krakendusage "github.com/krakend-usage/krakend-usage"
+	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
 
 // Same IDs and same counts in every host: one configuration naming every
@@ -44,12 +46,12 @@ func allComponents() map[string]interface{} {
 // which are not part of the cluster's identity. It enables the reporter both ways, as the plugin
 // and as the decorator (telemetry/usage), so that a decorator host reads
 // the same file.
-func everyComponentConfig(t testing.TB, dir, pluginDir string, port int, col *testCollector, backendURL string) string {
+func everyComponentConfig(t testing.TB, dir, pluginDir string, port int, col *usagetest.Collector, backendURL string) string {
 	t.Helper()
 	usageCfg := map[string]interface{}{"url": col.URL, "report_lapse": "1h"}
 	service := allComponents()
-	service["plugin/http-server"] = map[string]interface{}{"name": []interface{}{PluginName}, PluginName: usageCfg}
-	service[Namespace] = usageCfg
+	service["plugin/http-server"] = map[string]interface{}{"name": []interface{}{krakendusage.PluginName}, krakendusage.PluginName: usageCfg}
+	service[krakendusage.Namespace] = usageCfg
 	self := backendURL // one backend for every host: it is part of the config
 	backend := func(path string) map[string]interface{} {
 		return map[string]interface{}{"host": []interface{}{self}, "url_pattern": path, "extra_config": allComponents()}
@@ -100,101 +102,41 @@ type crossHost struct {
 // the shared goproxy when this machine needs it for lura v3.
 func gateway3(t testing.TB) string {
 	t.Helper()
-	r := buildTool("lura3", "./cmd/gateway3", "gateway3")
-	if r.out != "" {
-		skipOrFail(t, "cannot build the lura v3 gateway (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): "+r.out)
+	r := testenv.BuildTool("lura3", "./cmd/gateway3", "gateway3")
+	if r.Out != "" {
+		testenv.SkipOrFail(t, "cannot build the lura v3 gateway (lura v3 comes from the shared goproxy here: GOPROXY=file://…/shared/goproxy,…): "+r.Out)
 	}
-	return r.path
+	return r.Path
 }
 
 // krakendUsage builds the static krakend-usage command (CGO_ENABLED=0).
 func krakendUsage(t testing.TB) string {
 	t.Helper()
-	r := buildTool(".", "./cmd/krakend-usage", "krakend-usage")
-	if r.out != "" {
-		t.Fatalf("building krakend-usage: %s", r.out)
+	r := testenv.BuildTool(".", "./cmd/krakend-usage", "krakend-usage")
+	if r.Out != "" {
+		t.Fatalf("building krakend-usage: %s", r.Out)
 	}
-	return r.path
-}
-
-// buildTool builds the static command pkg of the module in dir into the
-// test's build folder as name, once per test binary, with env added to the
-// go command's (GOARCH=arm64, say). A failed build gives the go command's
-// output in out.
-func buildTool(dir, pkg, name string, env ...string) buildResult {
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if r, ok := buildDone[name]; ok {
-		return r
-	}
-	path := filepath.Join(buildDir, name)
-	cmd := exec.Command("go", "build", "-o", path, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0"), env...)
-	r := buildResult{path: path}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		r = buildResult{out: fmt.Sprintf("%v\n%s", err, out)}
-	}
-	buildDone[name] = r
-	return r
-}
-
-// realCollector builds the usage-collector of collector/ and runs it on a
-// loopback port with a SQLite file, until the test ends.
-func realCollector(t testing.TB) string {
-	t.Helper()
-	r := buildTool("collector", "./cmd/usage-collector", "usage-collector")
-	if r.out != "" {
-		t.Fatalf("building the collector: %s", r.out)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(r.path, "-listen", addr, "-db", "sqlite:"+filepath.Join(t.TempDir(), "usage.db"))
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("collector log:\n%s", out.String())
-		}
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector is not up after 30s:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return r.Path
 }
 
 // firstReport runs host on the every-component config until its first
 // report and returns the cluster ID and the payload, without mode and libc.
 func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string, krakend.Payload) {
 	t.Helper()
-	col := newTestCollector(t, 20)
-	col.upstream = upstream
+	col := usagetest.NewCollector(t, 20)
+	col.Upstream = upstream
 	e := &e2e{host: krakendHost{Name: h.name}, gateway: h.bin, pluginDir: h.pluginDir, dir: t.TempDir(), noProbe: true}
 	if h.mode == krakend.ModeWrapper {
 		e.wrap = []string{krakendUsage(t), "run", "--"}
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	file := everyComponentConfig(t, e.dir, h.pluginDir, port, col, backendURL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()
 	if h.mode == krakend.ModeSidecar {
 		startSidecar(t, file, port)
 	}
-	reports := col.waitReports(t, 1, 60*time.Second)
+	reports := col.WaitReports(t, 1, 60*time.Second)
 	var p krakend.Payload
 	if err := json.Unmarshal(reports[0].Data.Extra, &p); err != nil {
 		t.Fatalf("%s: payload %q: %v\n%s", h.name, reports[0].Data.Extra, err, g.out.String())
@@ -236,7 +178,7 @@ func TestSameIDsAndCountsInEveryHost(t *testing.T) {
 	backend := newTestBackend(t).URL
 	// Every host reports, through a recording relay, to one real collector,
 	// whose install channels must then count each host once.
-	collector := realCollector(t)
+	collector := testenv.StartCollector(t)
 	var mu sync.Mutex
 	got := map[string]result{}
 	t.Run("hosts", func(t *testing.T) {
