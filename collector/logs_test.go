@@ -1,35 +1,18 @@
 package collector
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRejectedReportsLogged: a refused report is logged with its reason,
 // a flood of them only up to a burst, and an accepted one at debug level.
 func TestRejectedReportsLogged(t *testing.T) {
-	var buf lockedBuffer
+	var buf usagetest.Log
 	e := newEnv(t, Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	tok := e.session("c", "s")
 	if code, m, _ := e.post("/report", validReport(t, tok, "c", "s", testBits)); code != 200 {
