@@ -38,8 +38,8 @@ const (
 type Payload struct {
 	// Endpoints is the number of endpoints.
 	Endpoints int `json:"endpoints"`
-	// Methods counts endpoints per HTTP method: the names of [Methods], any
-	// other method as [Other].
+	// Methods counts endpoints per HTTP method: those [KnownMethod]
+	// accepts by name, any other as [Other].
 	Methods map[string]int `json:"methods"`
 	// Backends is the number of backends over all endpoints.
 	Backends int `json:"backends"`
