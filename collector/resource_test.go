@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/krakend-usage/krakend-usage/collector/internal/proctest"
 	"github.com/krakend-usage/krakend-usage/usage"
 	"github.com/krakend-usage/krakend-usage/usage/hashcash"
 )
@@ -241,16 +242,17 @@ func TestHugeFieldsKeepStatsSmall(t *testing.T) {
 		for i := range 50 {
 			wg.Go(func() {
 				cl, sv := "huge-c", fmt.Sprintf("huge-s%d", i)
-				tok := session(t, p.URL, cl, sv)
+				// Each from an address of its own: 50 bodies of 600 KB at
+				// once from one address are more than its share of the body
+				// budget (TestBodyBudgetShares), and 50 connections more
+				// than its share of the connections.
+				c := &http.Client{Transport: &http.Transport{DialContext: dialFrom(net.IPv4(127, 0, 2, byte(1+i))).DialContext}}
+				tok := proctest.SessionWith(t, c, p.URL, cl, sv)
 				req := usage.ReportRequest{Token: tok, Data: usage.UsageData{Version: fmt.Sprintf("%d-%s", i, strings.Repeat("v", 600<<10)), OS: "linux", Arch: "amd64",
 					ClusterID: cl, ServerID: sv, Time: time.Now().Unix()}}
 				h, _ := req.Data.Hash()
 				req.Pow, _ = (&hashcash.Minter{Bits: 8}).Mint(tok + h)
 				b, _ := json.Marshal(req)
-				// Each from an address of its own: 50 bodies of 600 KB at
-				// once from one address are more than its share of the body
-				// budget (TestBodyBudgetShares).
-				c := &http.Client{Transport: &http.Transport{DialContext: dialFrom(net.IPv4(127, 0, 2, byte(1+i))).DialContext}}
 				resp, err := c.Post(p.URL+"/report", "application/json", bytes.NewReader(b))
 				if err != nil {
 					t.Error(err)

@@ -149,8 +149,15 @@ func (p *Proc) Wait(t testing.TB) int {
 // Session opens a session at the collector at url and returns its token.
 func Session(t testing.TB, url, cluster, server string) string {
 	t.Helper()
+	return SessionWith(t, http.DefaultClient, url, cluster, server)
+}
+
+// SessionWith is Session through client c (from an address of its own,
+// say).
+func SessionWith(t testing.TB, c *http.Client, url, cluster, server string) string {
+	t.Helper()
 	b, _ := json.Marshal(usage.SessionRequest{ClusterID: cluster, ServerID: server})
-	resp, err := http.Post(url+"/session", "application/json", bytes.NewReader(b))
+	resp, err := c.Post(url+"/session", "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
