@@ -12,7 +12,6 @@ import (
 	"time"
 
 	krakendusage "github.com/krakend-usage/krakend-usage"
-	"github.com/krakend-usage/krakend-usage/internal/testenv"
 	"github.com/krakend-usage/krakend-usage/usage/krakend"
 	"github.com/krakend-usage/krakend-usage/usage/usagetest"
 )
@@ -95,7 +94,7 @@ func TestContainerImages(t *testing.T) {
 
 	t.Run("wrapper in the KrakenD image", func(t *testing.T) {
 		col := usagetest.NewCollector(t, 20)
-		port := testenv.FreePort(t)
+		port := usagetest.FreePort(t)
 		file := containerConfig(t, port, col)
 		name := fmt.Sprintf("krakend-usage-test-%d-wrapper", os.Getpid())
 		podman(t, "run", "-d", "--name", name, "--network=host", "-e", "HTTPS_PROXY=http://127.0.0.1:9",
@@ -140,7 +139,7 @@ func TestContainerImages(t *testing.T) {
 
 	t.Run("sidecar beside the KrakenD image", func(t *testing.T) {
 		col := usagetest.NewCollector(t, 20)
-		port := testenv.FreePort(t)
+		port := usagetest.FreePort(t)
 		file := containerConfig(t, port, col)
 		gw := fmt.Sprintf("krakend-usage-test-%d-gateway", os.Getpid())
 		sc := fmt.Sprintf("krakend-usage-test-%d-sidecar", os.Getpid())
@@ -176,7 +175,7 @@ func TestContainerImages(t *testing.T) {
 	// test collector on loopback), one replica (podman runs one pod).
 	t.Run("kubernetes example", func(t *testing.T) {
 		col := usagetest.NewCollector(t, 20)
-		port := testenv.FreePort(t)
+		port := usagetest.FreePort(t)
 		b, err := os.ReadFile("deploy/krakend/kubernetes.yaml")
 		if err != nil {
 			t.Fatal(err)

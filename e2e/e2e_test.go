@@ -113,11 +113,11 @@ func (e *e2e) suite(t *testing.T) {
 				flags []string
 			}{
 				{"restart", &again, file, nil, nil},
-				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(testenv.FreePort(t)) }), nil, nil},
-				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", testenv.FreePort(t))}, nil},
-				{"-p flag", &flagPort, file, nil, []string{"-p", fmt.Sprint(testenv.FreePort(t))}},
+				{"other port", &otherPort, e.variant(t, file, func(m map[string]interface{}) { m["port"] = float64(usagetest.FreePort(t)) }), nil, nil},
+				{"KRAKEND_PORT", &envPort, file, []string{fmt.Sprintf("KRAKEND_PORT=%d", usagetest.FreePort(t))}, nil},
+				{"-p flag", &flagPort, file, nil, []string{"-p", fmt.Sprint(usagetest.FreePort(t))}},
 				{"added endpoint", &added, e.variant(t, file, func(m map[string]interface{}) {
-					m["port"] = float64(testenv.FreePort(t))
+					m["port"] = float64(usagetest.FreePort(t))
 					m["endpoints"] = append(m["endpoints"].([]interface{}), map[string]interface{}{
 						"endpoint": "/added", "backend": []interface{}{map[string]interface{}{"url_pattern": "/added"}},
 					})
@@ -172,7 +172,7 @@ func (e *e2e) suite(t *testing.T) {
 		m := e.configMap(t, col, nil)
 		want := len(m["endpoints"].([]interface{})) + 3
 		file, settings := e.writeTemplate(t, m, []string{"/fc/a", "/fc/b", "/fc/c"})
-		port := testenv.FreePort(t)
+		port := usagetest.FreePort(t)
 		g := e.start(t, col, file, []string{"FC_ENABLE=1", "FC_SETTINGS=" + settings, fmt.Sprintf("KRAKEND_PORT=%d", port)})
 		reports := col.WaitReports(t, 1, 60*time.Second)
 		g.stop()

@@ -268,7 +268,7 @@ func (e *e2e) config(t testing.TB, col *usagetest.Collector, edit func(map[strin
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["port"] = float64(testenv.FreePort(t))
+	m["port"] = float64(usagetest.FreePort(t))
 	m["plugin"] = map[string]interface{}{"pattern": "krakend-usage.so", "folder": e.pluginDir}
 	for _, ep := range m["endpoints"].([]interface{}) {
 		for _, be := range ep.(map[string]interface{})["backend"].([]interface{}) {

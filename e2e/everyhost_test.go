@@ -129,7 +129,7 @@ func firstReport(t *testing.T, h crossHost, backendURL, upstream string) (string
 	if h.mode == krakend.ModeWrapper {
 		e.wrap = []string{krakendUsage(t), "run", "--"}
 	}
-	port := testenv.FreePort(t)
+	port := usagetest.FreePort(t)
 	file := everyComponentConfig(t, e.dir, h.pluginDir, port, col, backendURL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()

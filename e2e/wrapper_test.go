@@ -325,7 +325,7 @@ func TestWrapperArm64(t *testing.T) {
 	// qemu-aarch64 krakend-usage run -- qemu-aarch64 -L SYSROOT krakend run -c FILE
 	e := &e2e{host: krakendHost{Name: "KrakenD arm64 (qemu)"}, gateway: bin, dir: t.TempDir(), noProbe: true, prefix: krakend.LogPrefix,
 		wrap: []string{qemu, r.Path, "run", "--", qemu, "-L", "/usr/aarch64-linux-gnu"}}
-	file := everyComponentConfig(t, e.dir, t.TempDir(), testenv.FreePort(t), col, newTestBackend(t).URL)
+	file := everyComponentConfig(t, e.dir, t.TempDir(), usagetest.FreePort(t), col, newTestBackend(t).URL)
 	g := e.start(t, col, file, nil)
 	defer g.stop()
 	reports := col.WaitReports(t, 1, 120*time.Second)

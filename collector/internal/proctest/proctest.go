@@ -13,12 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -170,15 +170,5 @@ func SessionWith(t testing.TB, c *http.Client, url, cluster, server string) stri
 	return r.Token
 }
 
-// FreePort returns a loopback port (as a number) nobody listens on at the
-// moment.
-func FreePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
+// FreePort is usagetest.FreePort as a string, for an address or a flag.
+func FreePort(t testing.TB) string { return strconv.Itoa(usagetest.FreePort(t)) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,22 +22,12 @@ import (
 // when it starts, which would race with requests made through it.
 var client = &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // A lura v3 gateway with the decorator reports to a collector, and serves
 // its endpoints meanwhile. (e2e/'s every-host test runs this gateway
 // against the real collector.)
 func TestGatewayReportsToCollector(t *testing.T) {
 	col := usagetest.NewCollector(t, 8)
-	port := freePort(t)
+	port := usagetest.FreePort(t)
 	cfgJSON := fmt.Sprintf(`{
   "version": 3, "name": "lura v3 test", "port": %d, "timeout": "3s",
   "extra_config": {
