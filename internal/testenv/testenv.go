@@ -1,11 +1,11 @@
 // Package testenv holds what the tests of the root package and the
-// real-gateway suites of e2e/ share: loopback ports, the build of the
-// repository's commands once per test binary, the real collector as a
-// process, and the checks that a gateway's reports and logs keep their
+// real-gateway suites of e2e/ share: the build of the repository's
+// commands once per test binary, the real collector as a process, and
+// the checks that a gateway's reports and logs keep their
 // promises (privacy markers, ID format, the log contract).
 //
-// The fake collector is usage/usagetest's, and a log read while it is
-// written is a usagetest.Log. This package uses only what the root module
+// The fake collector is usage/usagetest's, a log read while it is
+// written is a usagetest.Log, and a gateway's port is usagetest.FreePort. This package uses only what the root module
 // requires already, so the plugin's module gains nothing by it.
 package testenv
 

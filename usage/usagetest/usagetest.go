@@ -14,7 +14,9 @@
 // body that is not the expected JSON, an unknown token, a stamp that does
 // not verify, an unexpected path) fails the test that made the collector.
 //
-// A [Log] records what a reporter, or a program around it, logs.
+// A [Log] records what a reporter, or a program around it, logs, and
+// [FreePort] picks a loopback port for a program that must be told its
+// port before it listens.
 //
 // The package uses the standard library and package usage only.
 package usagetest
