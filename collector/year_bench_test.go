@@ -2,18 +2,13 @@ package collector
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/krakend-usage/krakend-usage/collector/store"
-	"github.com/krakend-usage/krakend-usage/collector/store/postgres"
-	"github.com/krakend-usage/krakend-usage/collector/store/sqlite"
-	"github.com/krakend-usage/krakend-usage/collector/store/storetest"
 )
 
 // YearEnv turns BenchmarkYear on: the number of servers to simulate
@@ -37,49 +32,14 @@ func BenchmarkYear(b *testing.B) {
 	}
 	for _, retention := range []time.Duration{DefaultRetention, 30 * 24 * time.Hour} {
 		name := fmt.Sprintf("retention=%dd", int(retention.Hours()/24))
-		b.Run("sqlite/"+name, func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), "usage.db")
-			st, err := sqlite.Open(context.Background(), path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			simulateYear(b, st, servers, retention, func() int64 {
-				// The database proper: the WAL is bounded apart (16 MB,
-				// see store/sqlite) and copied back first.
-				if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-					b.Fatal(err)
-				}
-				fi, err := os.Stat(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				return fi.Size()
-			})
-		})
-		b.Run("postgres/"+name, func(b *testing.B) {
-			if os.Getenv(storetest.PostgresEnv) == "" {
-				b.Skip("PostgreSQL benchmark skipped: set " + storetest.PostgresEnv)
-			}
-			dsn := storetest.PostgresDSN(b)
-			st, err := postgres.Open(context.Background(), dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			db, err := sql.Open("pgx", dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			simulateYear(b, st, servers, retention, func() int64 {
-				db.Exec("VACUUM") // what autovacuum does over a day: dead rows become reusable
-				return pgSize(b, db)
+		b.Run(name, func(b *testing.B) {
+			onBenchBackends(b, "", func(b *testing.B, be benchBackend) {
+				simulateYear(b, be.store, servers, retention, func() int64 {
+					if be.dialect == "postgres" {
+						be.db.Exec("VACUUM") // what autovacuum does over a day: dead rows become reusable
+					}
+					return be.size() // SQLite's WAL is bounded apart (16 MB, see store/sqlite)
+				})
 			})
 		})
 	}
