@@ -83,15 +83,7 @@ func FirstRequests(ctx context.Context, host Host, cfg Config, inst Instance) (*
 	inst = withHost(inst, host)
 	cluster, server := ids(cfg, inst)
 	rec := &recordingClient{}
-	r, err := usage.New(usage.Options{
-		ClusterID:    cluster,
-		ServerID:     server,
-		URL:          cfg.URL,
-		Version:      cfg.Version,
-		ExtraPayload: extra(inst.Payload),
-		HashBits:     cfg.HashBits,
-		Started:      inst.Started,
-	}, rec)
+	r, err := usage.New(options(cfg, inst, cluster, server), rec)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -129,21 +129,8 @@ func run(ctx context.Context, logger usage.Logger, cfg Config, inst Instance) {
 	if cfg.ReportLapse < shortLapse {
 		logger.Warning(fmt.Sprintf("Report lapse %s is below %s: this gateway will report far more often than needed", cfg.ReportLapse, shortLapse))
 	}
-	opts := usage.Options{
-		ClusterID:       cluster,
-		ServerID:        server,
-		URL:             cfg.URL,
-		Version:         cfg.Version,
-		ExtraPayload:    extra(inst.Payload),
-		HashBits:        cfg.HashBits,
-		SessionEndpoint: cfg.SessionEndpoint,
-		ReportEndpoint:  cfg.ReportEndpoint,
-		Timeout:         cfg.Timeout,
-		ReportLapse:     cfg.ReportLapse,
-		UserAgent:       cfg.UserAgent,
-		Logger:          logger,
-		Started:         inst.Started,
-	}
+	opts := options(cfg, inst, cluster, server)
+	opts.Logger = logger
 	var client usage.UsageClient
 	what := "Starting the usage reporter"
 	if cfg.DryRun {
@@ -178,6 +165,25 @@ func (h Host) Defaults(cfg Config) Config {
 		cfg.UserAgent = h.UserAgent
 	}
 	return cfg
+}
+
+// options are the reporter's options for cfg and inst, under the IDs
+// cluster and server, without a logger.
+func options(cfg Config, inst Instance, cluster, server string) usage.Options {
+	return usage.Options{
+		ClusterID:       cluster,
+		ServerID:        server,
+		URL:             cfg.URL,
+		Version:         cfg.Version,
+		ExtraPayload:    extra(inst.Payload),
+		HashBits:        cfg.HashBits,
+		SessionEndpoint: cfg.SessionEndpoint,
+		ReportEndpoint:  cfg.ReportEndpoint,
+		Timeout:         cfg.Timeout,
+		ReportLapse:     cfg.ReportLapse,
+		UserAgent:       cfg.UserAgent,
+		Started:         inst.Started,
+	}
 }
 
 // withHost stamps the host's mode and libc into the payload.
